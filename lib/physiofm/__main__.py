@@ -1,0 +1,5 @@
+import sys
+
+from physiofm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+REAL_SAMPLES = REPO.parent / "shared" / "real-samples"
+
+# Keep the BLAS/torch thread pools small: CI has 2 cores and some tests spawn kernels and workers.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+@pytest.fixture
+def real_samples() -> Path:
+    """../shared/real-samples beside the checkout; tests that need it skip cleanly when it is absent."""
+    if not REAL_SAMPLES.is_dir():
+        pytest.skip("../shared/real-samples is absent (a fresh clone has no ../shared)")
+    return REAL_SAMPLES

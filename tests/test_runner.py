@@ -1,0 +1,149 @@
+"""The papermill runner on a small toy study: skip when unchanged, --force, failure isolation, validation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from physiofm.config import ParamsError, load_params, step_context
+from physiofm.runner import discover, run, select, summary_table
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+PARAMS = """\
+schema: toy_schema:ToyParams
+shared: {seed: 1}
+steps:
+  make: {n: 5}
+  use: {scale: 2.0}
+  boom: {fail: true}
+  after: {scale: 1.0}
+"""
+
+HEADER = "import json\nfrom physiofm.config import step_context\n"
+
+
+def _notebook(step: str, body: str, needs: list[str]) -> nbformat.NotebookNode:
+    params = new_code_cell('profile = "ci"\nparams_file = None\nartifacts = None\ndata_root = None')
+    params.metadata["tags"] = ["parameters"]
+    ctx = new_code_cell(HEADER + f'ctx = step_context("toy", "{step}", profile, params_file, artifacts, data_root)')
+    nb = new_notebook(cells=[new_markdown_cell(f"# {step}"), params, ctx, new_code_cell(body)])
+    nb.metadata["physiofm"] = {"needs": needs}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "study"
+    (root / "params" / "ci").mkdir(parents=True)
+    (root / "notebooks" / "toy").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname = 'toy'\n")
+    (root / "params" / "ci" / "toy.yaml").write_text(PARAMS)
+    nbs = {
+        "01-make": _notebook("make", "(ctx.out / 'data.json').write_text(json.dumps(list(range(ctx.params.n))))", []),
+        "02-use": _notebook("use", "xs = json.loads((ctx.input('make') / 'data.json').read_text())\n"
+                            "(ctx.out / 'sum.txt').write_text(str(sum(xs) * ctx.params.scale))", ["make"]),
+        "03-boom": _notebook("boom", "if ctx.params.fail:\n    raise RuntimeError('planted failure')", ["make"]),
+        "04-after": _notebook("after", "(ctx.out / 'ok.txt').write_text('ok')", ["boom"]),
+    }
+    for name, nb in nbs.items():
+        nbformat.write(nb, root / "notebooks" / "toy" / f"{name}.ipynb")
+    monkeypatch.setenv("PYTHONPATH", str(FIXTURES))
+    monkeypatch.syspath_prepend(str(FIXTURES))
+    monkeypatch.setenv("PHYSIOFM_ROOT", str(root))
+    return root
+
+
+def _status(outcomes) -> dict[str, str]:
+    return {o.key: o.status for o in outcomes}
+
+
+def test_discover_and_select(study: Path) -> None:
+    steps = discover(study)
+    assert [s.key for s in steps] == ["toy/make", "toy/use", "toy/boom", "toy/after"]
+    assert [s.key for s in select(steps, ["toy/use"])] == ["toy/make", "toy/use"]
+    assert [s.key for s in select(steps, ["toy/after"])] == ["toy/make", "toy/boom", "toy/after"]
+    with pytest.raises(ValueError, match="no such paper or step"):
+        select(steps, ["toy/nope"])
+
+
+def test_run_skip_force_and_failure_isolation(study: Path, capsys: pytest.CaptureFixture) -> None:
+    first = run("ci", root=study)
+    assert _status(first) == {"toy/make": "ran", "toy/use": "ran", "toy/boom": "failed", "toy/after": "blocked"}
+    err = capsys.readouterr().err
+    assert "planted failure" in err and "partially executed notebook" in err
+    assert (study / "build/ci/notebooks/toy/03-boom.ipynb").is_file()
+    assert (study / "build/ci/artifacts/toy/use/sum.txt").read_text() == "20.0"
+    table = summary_table(first)
+    assert "toy/boom" in table and "failed" in table and "blocked" in table
+
+    # Nothing changed: the successful steps are skipped, the failed one is tried again.
+    second = run("ci", only=["toy/use"], root=study)
+    assert _status(second) == {"toy/make": "skipped", "toy/use": "skipped"}
+
+    # --force reruns.
+    assert set(_status(run("ci", only=["toy/use"], force=True, root=study)).values()) == {"ran"}
+
+    # A params change of one step reruns that step only; an upstream artifact change reruns its users.
+    p = study / "params/ci/toy.yaml"
+    p.write_text(PARAMS.replace("scale: 2.0", "scale: 3.0"))
+    assert _status(run("ci", only=["toy/use"], root=study)) == {"toy/make": "skipped", "toy/use": "ran"}
+    assert (study / "build/ci/artifacts/toy/use/sum.txt").read_text() == "30.0"
+    p.write_text(PARAMS.replace("n: 5", "n: 6").replace("scale: 2.0", "scale: 3.0"))
+    assert _status(run("ci", only=["toy/use"], root=study)) == {"toy/make": "ran", "toy/use": "ran"}
+
+    # Fixing the failure lets the blocked step run.
+    p.write_text(PARAMS.replace("fail: true", "fail: false"))
+    out = _status(run("ci", only=["toy/after"], root=study))
+    assert out["toy/boom"] == "ran" and out["toy/after"] == "ran"
+    manifest = json.loads((study / "build/ci/manifest.json").read_text())
+    assert manifest["toy/after"]["status"] == "ok"
+
+
+def test_notebook_source_change_reruns(study: Path) -> None:
+    run("ci", only=["toy/make"], root=study)
+    nb_path = study / "notebooks/toy/01-make.ipynb"
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(new_code_cell("x = 1"))
+    nbformat.write(nb, nb_path)
+    assert _status(run("ci", only=["toy/make"], root=study)) == {"toy/make": "ran"}
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (("n: 5", "n: 5, extra: 1"), r"steps\.make\.extra: Extra inputs are not permitted"),
+    (("n: 5", "n: five"), r"steps\.make\.n: Input should be a valid integer"),
+    (("n: 5", "n: 0"), r"steps\.make\.n: Input should be greater than or equal to 1 \(got 0\)"),
+    (("seed: 1", "seed: -3"), r"shared\.seed: Input should be greater than or equal to 0"),
+    (("  after: {scale: 1.0}\n", ""), r"steps\.after: Field required"),
+])
+def test_params_validation_errors_name_file_and_key(study: Path, edit, expected) -> None:
+    p = study / "params/ci/toy.yaml"
+    p.write_text(PARAMS.replace(*edit))
+    with pytest.raises(ParamsError, match=expected) as e:
+        run("ci", root=study)
+    assert str(p) in str(e.value)
+    assert not (study / "build/ci/notebooks").exists(), "no notebook may start when params are invalid"
+
+
+def test_malformed_yaml_and_missing_file(study: Path) -> None:
+    p = study / "params/ci/toy.yaml"
+    p.write_text("shared: [unclosed")
+    with pytest.raises(ParamsError, match="not valid YAML"):
+        load_params(p, "toy")
+    with pytest.raises(ParamsError, match="params file not found"):
+        load_params(study / "params/ci/nope.yaml")
+
+
+def test_step_context_defaults_to_demo_profile(study: Path) -> None:
+    shutil.copytree(study / "params/ci", study / "params/demo")
+    ctx = step_context("toy", "use")
+    assert ctx.profile == "demo" and ctx.params.scale == 2.0 and ctx.shared.seed == 1
+    assert ctx.out == study / "build/demo/artifacts/toy/use" and ctx.out.is_dir()
+    with pytest.raises(FileNotFoundError, match="needs the artifacts of step 'make'"):
+        ctx.input("make")
