@@ -17,15 +17,24 @@ NOISE_SIGMA = 0.05
 AMPLITUDE_SCALE = 0.9
 
 
-def noise_then_scale(x: torch.Tensor, sigma: float = NOISE_SIGMA, scale: float = AMPLITUDE_SCALE,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def noise_then_scale(
+    x: torch.Tensor,
+    sigma: float = NOISE_SIGMA,
+    scale: float = AMPLITUDE_SCALE,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(..., T) -> (x + N(0, sigma^2)) * scale, same shape."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (x + sigma * noise) * scale
 
 
-def augment_view(batch: dict[str, torch.Tensor], channels: Iterable[str], sigma: float = NOISE_SIGMA,
-                 scale: float = AMPLITUDE_SCALE, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def augment_view(
+    batch: dict[str, torch.Tensor],
+    channels: Iterable[str],
+    sigma: float = NOISE_SIGMA,
+    scale: float = AMPLITUDE_SCALE,
+    generator: torch.Generator | None = None,
+) -> dict[str, torch.Tensor]:
     """One augmented view of ``batch``: the same operator on every named channel ((B, 1, T) each)."""
     view = {}
     for ch in channels:
@@ -41,6 +50,10 @@ class SyneCoAugment:
     def __init__(self, sigma: float = NOISE_SIGMA, scale: float = AMPLITUDE_SCALE) -> None:
         self.sigma, self.scale = sigma, scale
 
-    def __call__(self, batch: dict[str, torch.Tensor], channels: Iterable[str],
-                 generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def __call__(
+        self,
+        batch: dict[str, torch.Tensor],
+        channels: Iterable[str],
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
         return augment_view(batch, channels, self.sigma, self.scale, generator)

@@ -31,11 +31,12 @@ from physiofm.objectives.byol import byol_loss, byol_momentum, ema_update
 from physiofm.objectives.infonce import info_nce
 
 MAX_MASK_FRACTION = 0.1
+Output = tuple[torch.Tensor, dict[str, float]]  # (loss, logs), the Trainer's objective result
 
 
 def ppg_view(x: torch.Tensor, max_mask_fraction: float = MAX_MASK_FRACTION,
              generator: torch.Generator | None = None) -> torch.Tensor:
-    """One augmented view of (B, 1, T) z-scored PPG: noise + scale (SyneCo), then one random zeroed span per row."""
+    """One augmented view of (B, 1, T) z-scored PPG: noise + scale (SyneCo), then one zeroed span per row."""
     x = noise_then_scale(x, generator=generator)
     b, _, t = x.shape
     max_len = int(max_mask_fraction * t)
@@ -70,10 +71,11 @@ class SimCLR(nn.Module):
 class SimCLRObjective:
     """``(model, batch) -> (loss, logs)``: NT-Xent between two views of ``batch[key]`` (B, 1, T)."""
 
-    def __init__(self, key: str = "ppg", temperature: float = 0.1, max_mask_fraction: float = MAX_MASK_FRACTION):
+    def __init__(self, key: str = "ppg", temperature: float = 0.1,
+                 max_mask_fraction: float = MAX_MASK_FRACTION) -> None:
         self.key, self.temperature, self.max_mask_fraction = key, temperature, max_mask_fraction
 
-    def __call__(self, model: SimCLR, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: SimCLR, batch: dict[str, torch.Tensor]) -> Output:
         x = _get(batch, self.key)
         a = model(ppg_view(x, self.max_mask_fraction))
         b = model(ppg_view(x, self.max_mask_fraction))
@@ -112,12 +114,13 @@ class BYOL(nn.Module):
 
 
 class BYOLObjective:
-    """``(model, batch) -> (loss, logs)``: symmetrised BYOL loss; ``after_step`` moves the target (cosine tau)."""
+    """``(model, batch) -> (loss, logs)``: symmetrised BYOL loss; ``after_step`` moves the EMA target."""
 
-    def __init__(self, key: str = "ppg", base_momentum: float = 0.996, max_mask_fraction: float = MAX_MASK_FRACTION):
+    def __init__(self, key: str = "ppg", base_momentum: float = 0.996,
+                 max_mask_fraction: float = MAX_MASK_FRACTION) -> None:
         self.key, self.base_momentum, self.max_mask_fraction = key, base_momentum, max_mask_fraction
 
-    def __call__(self, model: BYOL, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: BYOL, batch: dict[str, torch.Tensor]) -> Output:
         x = _get(batch, self.key)
         p1, z1 = model(ppg_view(x, self.max_mask_fraction))
         p2, z2 = model(ppg_view(x, self.max_mask_fraction))

@@ -32,9 +32,12 @@ SAMPLING_RATE_HZ = 125.0
 SEGMENT_SECONDS = 10.0
 SEGMENT_SAMPLES = 1250
 
+Batch = dict[str, torch.Tensor]
+Segments = np.ndarray | torch.Tensor | Iterable[dict[str, Any]]
+
 
 def build_encoder(encoder_config: dict[str, Any] | None = None) -> Net1D:
-    """The AnyPPG encoder, ``Net1D.anyppg()``, with ``encoder_config`` overriding its keywords (small test nets)."""
+    """The AnyPPG encoder, ``Net1D.anyppg()``, with ``encoder_config`` overriding its keywords (tiny nets)."""
     return Net1D.anyppg(**(encoder_config or {}))
 
 
@@ -86,7 +89,7 @@ class AnyPPG(nn.Module):
         """(B, 1, T) ECG -> (B, embed_dim) L2-normalised shared-space embedding ĥ_e (retrieval gallery)."""
         return F.normalize(self.ecg_projector(self.encode_ecg(x)), dim=-1)
 
-    def forward(self, ppg: torch.Tensor, ecg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, ppg: torch.Tensor, ecg: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(B, 1, T) PPG and ECG -> (ĥ_p (B, D), ĥ_e (B, D), logit scale 1/tau (scalar))."""
         return self.embed_ppg(ppg), self.embed_ecg(ecg), self.logit_scale()
 
@@ -108,7 +111,7 @@ class ClipObjective:
     def __init__(self, ppg_key: str = "ppg", ecg_key: str = "ecg") -> None:
         self.ppg_key, self.ecg_key = ppg_key, ecg_key
 
-    def __call__(self, model: AnyPPG, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(self, model: AnyPPG, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         for key in (self.ppg_key, self.ecg_key):
             if key not in batch:
                 raise KeyError(f"AnyPPG batch has no {key!r} entry (keys: {sorted(batch)})")
@@ -129,11 +132,25 @@ class ClipObjective:
         getattr(model, "module", model).logit_scale.clamp_()  # unwrap DistributedDataParallel
 
 
+def param_groups(model: nn.Module, lr: float, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW groups in open_clip's way: weight decay on matrices and kernels only; biases, BatchNorm and
+    the logit scale (all < 2-D) are not decayed. The paper gives only "weight decay 1e-2", so the Trainer's
+    default (decay on every parameter) is the literal reading and this the common CLIP practice."""
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return [
+        {"params": decay, "lr": lr, "weight_decay": weight_decay},
+        {"params": no_decay, "lr": lr, "weight_decay": 0.0},
+    ]
+
+
 # --- batched embedding for evaluation ------------------------------------------------------------------
 
 
-def _chunks(x: np.ndarray | torch.Tensor | Iterable[dict[str, Any]], key: str, batch_size: int) -> Iterator[torch.Tensor]:
-    """Yield (b, 1, T) float tensors from an array/tensor (N, T) or (N, 1, T), or from an iterable of batch dicts."""
+def _chunks(x: Segments, key: str, batch_size: int) -> Iterator[torch.Tensor]:
+    """Yield (b, 1, T) float tensors from an array/tensor (N, T) or (N, 1, T), or from batch dicts."""
     if isinstance(x, np.ndarray | torch.Tensor):
         t = torch.as_tensor(x, dtype=torch.float32)
         if t.ndim == 2:
@@ -151,7 +168,8 @@ def _chunks(x: np.ndarray | torch.Tensor | Iterable[dict[str, Any]], key: str, b
 
 @torch.no_grad()
 def _embed(fn, x, key: str, batch_size: int, device: str | torch.device | None, progress: bool) -> np.ndarray:
-    out = [fn(b.to(device)).float().cpu().numpy() for b in tqdm(_chunks(x, key, batch_size), desc=key, disable=not progress)]
+    chunks = tqdm(_chunks(x, key, batch_size), desc=key, disable=not progress)
+    out = [fn(b.to(device)).float().cpu().numpy() for b in chunks]
     if not out:
         raise ValueError(f"{key}: no segments to embed")
     return np.concatenate(out)
@@ -159,8 +177,8 @@ def _embed(fn, x, key: str, batch_size: int, device: str | torch.device | None, 
 
 def retrieval_embeddings(
     model: AnyPPG,
-    ppg: np.ndarray | torch.Tensor | Iterable[dict[str, Any]],
-    ecg: np.ndarray | torch.Tensor | Iterable[dict[str, Any]] | None = None,
+    ppg: Segments,
+    ecg: Segments | None = None,
     batch_size: int = 256,
     device: str | torch.device | None = None,
     progress: bool = False,
@@ -176,12 +194,14 @@ def retrieval_embeddings(
     try:
         if ecg is None:
             if isinstance(ppg, np.ndarray | torch.Tensor):
-                raise ValueError("retrieval_embeddings: pass ecg segments, or an iterable of {'ppg','ecg'} batches")
+                raise ValueError("retrieval_embeddings: pass ecg segments, or batches with 'ppg' and 'ecg'")
             q, g = [], []
             with torch.no_grad():
                 for batch in tqdm(ppg, desc="retrieval embeddings", disable=not progress):
-                    q.append(model.embed_ppg(torch.as_tensor(batch["ppg"], dtype=torch.float32).to(device)).cpu())
-                    g.append(model.embed_ecg(torch.as_tensor(batch["ecg"], dtype=torch.float32).to(device)).cpu())
+                    ppg_b, ecg_b = (torch.as_tensor(batch[k], dtype=torch.float32).to(device)
+                                    for k in ("ppg", "ecg"))
+                    q.append(model.embed_ppg(ppg_b).cpu())
+                    g.append(model.embed_ecg(ecg_b).cpu())
             query, gallery = torch.cat(q).numpy(), torch.cat(g).numpy()
         else:
             query = _embed(model.embed_ppg, ppg, "ppg", batch_size, device, progress)
@@ -189,18 +209,18 @@ def retrieval_embeddings(
     finally:
         model.train(was_training)
     if query.shape != gallery.shape:
-        raise ValueError(f"retrieval_embeddings: {len(query)} PPG queries but {len(gallery)} ECG gallery items")
+        raise ValueError(f"retrieval_embeddings: {len(query)} PPG queries, {len(gallery)} ECG gallery items")
     return query, gallery
 
 
 def probe_features(
     model: nn.Module,
-    ppg: np.ndarray | torch.Tensor | Iterable[dict[str, Any]],
+    ppg: Segments,
     batch_size: int = 256,
     device: str | torch.device | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """(N, feature_dim) float32 frozen PPG-encoder features z_p (1024-d for the paper encoder), for linear probes.
+    """(N, feature_dim) float32 frozen PPG-encoder features z_p (1024-d for the paper encoder), for probes.
 
     ``model``: anything with ``encode_ppg`` -- :class:`AnyPPG` or the SimCLR / BYOL baselines.
 

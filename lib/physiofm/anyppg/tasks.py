@@ -1,9 +1,9 @@
 """AnyPPG's evaluation as data: pretraining sources (Table 1/2), the eleven probing tasks (Tables 1, 3, 4) and
 the evaluation protocols (Methods), for the notebooks to iterate over.
 
-Dataset names are the registry names of :mod:`physiofm.datasets`; ``target`` is the label column a loader puts in
-``RecordingSet.records`` / the segment index. ``paper_*`` fields are what the paper prints, so a notebook can put
-"published" next to "this study" and tests can find the labels in the paper text.
+Dataset names are the registry names of :mod:`physiofm.datasets`; ``target`` is the label column a loader
+puts in ``RecordingSet.records`` / the segment index. ``paper_*`` fields are what the paper prints, so a
+notebook can put "published" next to "this study" and tests can find the labels in the paper text.
 """
 
 from __future__ import annotations
@@ -67,26 +67,30 @@ PRETRAIN_SOURCES: tuple[PretrainSource, ...] = (
     PretrainSource("cfs", "CFS", 322, 355_870, 989, 35_854),
 )
 
-_HR, _SBP, _DBP = "Heart rate estimation", "Systolic blood pressure estimation", "Diastolic blood pressure estimation"
+_HR = "Heart rate estimation"
+_SBP = "Systolic blood pressure estimation"
+_DBP = "Diastolic blood pressure estimation"
 
 # Table 1, "Evaluation" (subjects, segments, hours) with Table 3/4's names, in the order of Tables 3 and 4.
 PROBE_TASKS: tuple[ProbeTask, ...] = (
-    ProbeTask("ppg_dalia", "hr", "regression", "PPG-DaLiA", _HR, 15, 12_943, 36, unit="bpm"),
-    ProbeTask("uci_bp", "sbp", "regression", "UCI-BP", _SBP, None, 261_563, 727, unit="mmHg"),
-    ProbeTask("uci_bp", "dbp", "regression", "UCI-BP", _DBP, None, 261_563, 727, unit="mmHg"),
-    ProbeTask("but_ppg", "hr", "regression", "BUT PPG", _HR, 50, 3_840, 11, unit="bpm"),
-    ProbeTask("but_ppg", "sbp", "regression", "BUT PPG", _SBP, 50, 3_840, 11, unit="mmHg"),
-    ProbeTask("but_ppg", "dbp", "regression", "BUT PPG", _DBP, 50, 3_840, 11, unit="mmHg"),
-    ProbeTask("gyro_acc_ppg", "hr", "regression", "Gyro-Acc-PPG", _HR, 24, 2_016, 6, unit="bpm"),
+    ProbeTask("dalia", "hr", "regression", "PPG-DaLiA", _HR, 15, 12_943, 36, unit="bpm"),
+    ProbeTask("ucibp", "sbp", "regression", "UCI-BP", _SBP, None, 261_563, 727, unit="mmHg"),
+    ProbeTask("ucibp", "dbp", "regression", "UCI-BP", _DBP, None, 261_563, 727, unit="mmHg"),
+    ProbeTask("butppg", "hr", "regression", "BUT PPG", _HR, 50, 3_840, 11, unit="bpm"),
+    ProbeTask("butppg", "sbp", "regression", "BUT PPG", _SBP, 50, 3_840, 11, unit="mmHg"),
+    ProbeTask("butppg", "dbp", "regression", "BUT PPG", _DBP, 50, 3_840, 11, unit="mmHg"),
+    ProbeTask("gyroacc", "hr", "regression", "Gyro-Acc-PPG", _HR, 24, 2_016, 6, unit="bpm"),
     ProbeTask("wesad", "stress", "binary", "WESAD", "Stress recognition", 15, 4_419, 12, n_classes=2),
     ProbeTask("wesad", "affect", "multiclass", "WESAD", "Affect recognition", 15, 4_419, 12, n_classes=4),
-    ProbeTask("deepbeat", "af", "binary", "DeepBeat", "Atrial fibrillation detection", None, 536_399, 1_490, n_classes=2),
-    ProbeTask("but_ppg", "quality", "binary", "BUT PPG", "Signal quality assessment", 50, 3_840, 11, n_classes=2),
+    ProbeTask("deepbeat", "af", "binary", "DeepBeat", "Atrial fibrillation detection", None, 536_399, 1_490,
+              n_classes=2),
+    ProbeTask("butppg", "quality", "binary", "BUT PPG", "Signal quality assessment", 50, 3_840, 11,
+              n_classes=2),
 )
 
-# Multi-organ diagnosis on held-out MC-MED subjects (Table 1 "MC-MED*"; Methods): end-to-end fine-tuning, one
-# multi-label model per ICD-10 chapter I-XV, 20 PPG segments sampled per hospitalisation; codes with < 100 test
-# positives are dropped (1,014 -> 719 codes). MC-MED is credentialed, so this study records it, not reruns it.
+# Multi-organ diagnosis on held-out MC-MED subjects (Table 1 "MC-MED*"; Methods): end-to-end fine-tuning,
+# one multi-label model per ICD-10 chapter I-XV, 20 PPG segments sampled per hospitalisation; codes with < 100
+# test positives are dropped (1,014 -> 719 codes). MC-MED is credentialed: recorded here, not rerun.
 MULTI_ORGAN_TASK = {
     "dataset": "mc_med",
     "target": "icd10_3digit",
@@ -101,7 +105,8 @@ MULTI_ORGAN_TASK = {
     "paper_codes_evaluated": 719,
 }
 
-# Methods, "Linear probing and fine-tuning strategy": nested 5-fold CV, hyper-parameters chosen in the inner loop.
+# Methods, "Linear probing and fine-tuning strategy": nested 5-fold CV, hyper-parameters chosen in the inner
+# loop.
 _GRID = tuple(10.0**k for k in range(-6, 7))
 PROBE_PROTOCOL = {
     "outer_folds": 5,

@@ -99,14 +99,27 @@ def report_nans(signals: dict[str, np.ndarray], fs: dict[str, float], where: str
         if n == len(x) and n > 0:
             warn(f"{where}: channel {name!r} is entirely NaN ({n} samples)")
         elif n:
-            warn(f"{where}: channel {name!r} has {n} NaN samples (longest run {longest / fs[name]:.2f} s)")
+            warn(
+                f"{where}: channel {name!r} has {n} NaN samples "
+                f"(longest run {longest} samples, {longest / fs[name]:.2f} s)"
+            )
 
 
 # --------------------------------------------------------------------------- WFDB
 
 # bytes per sample of the uncompressed WFDB formats (FLAC formats 508/516/524 are variable-size)
-_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "61": 2, "80": 1, "160": 2, "212": 1.5, "24": 3, "32": 4,
-                     "310": 4 / 3, "311": 4 / 3}
+_BYTES_PER_SAMPLE = {
+    "8": 1,
+    "16": 2,
+    "61": 2,
+    "80": 1,
+    "160": 2,
+    "212": 1.5,
+    "24": 3,
+    "32": 4,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
 
 
 def check_signal_files(header: Any, record_path: Path) -> None:
@@ -127,13 +140,17 @@ def check_signal_files(header: Any, record_path: Path) -> None:
         actual = path.stat().st_size
         if actual < expected:
             held = int((actual - offset) / (spf * _BYTES_PER_SAMPLE[fmt]))
-            raise DatasetError(f"{path}: truncated signal file - header declares {header.sig_len} samples, "
-                               f"file holds {held} ({actual} of {expected} bytes)")
+            raise DatasetError(
+                f"{path}: truncated signal file - header declares {header.sig_len} samples, "
+                f"file holds {held} ({actual} of {expected} bytes)"
+            )
         # format 212 pads to whole bytes; allow one spare byte for it
         if actual > expected + (1 if fmt == "212" else 0):
             held = int((actual - offset) / (spf * _BYTES_PER_SAMPLE[fmt]))
-            raise DatasetError(f"{path}: header/data length mismatch - header declares {header.sig_len} "
-                               f"samples, file holds {held}")
+            raise DatasetError(
+                f"{path}: header/data length mismatch - header declares {header.sig_len} "
+                f"samples, file holds {held}"
+            )
 
 
 def read_header(record_path: Path) -> Any:
@@ -148,8 +165,10 @@ def read_header(record_path: Path) -> Any:
         raise DatasetError(f"{hea}: unreadable WFDB header ({exc})") from exc
 
 
-def read_single_segment(record_path: Path, channel_names: list[str] | None = None,
-                        ) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, str], Any]:
+def read_single_segment(
+    record_path: Path,
+    channel_names: list[str] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, float], dict[str, str], Any]:
     """Read one single-segment WFDB record as physical per-channel arrays (multi-rate aware).
 
     Returns signals (name -> (T_c,)), fs (name -> Hz), units and the header. Invalid samples are NaN.
@@ -181,7 +200,9 @@ def read_single_segment(record_path: Path, channel_names: list[str] | None = Non
         signals[name], fs[name], units[name] = x, rate, rec.units[i] if rec.units else ""
         expected = header.sig_len * (rec.samps_per_frame[i] if multirate else 1)
         if len(x) != expected:
-            raise DatasetError(f"{record_path}: channel {name!r} has {len(x)} samples, header declares {expected}")
+            raise DatasetError(
+                f"{record_path}: channel {name!r} has {len(x)} samples, header declares {expected}"
+            )
     return signals, fs, units, header
 
 
@@ -220,8 +241,10 @@ def parse_cinc_comments(comments: list[str], where: str) -> dict[str, Any]:
 
 def multi_hot(lists: pd.Series, classes: list[str], prefix: str) -> pd.DataFrame:
     """One int column per class (``{prefix}{class}``) from a Series of label lists."""
-    return pd.DataFrame({f"{prefix}{c}": lists.map(lambda ls, c=c: int(c in ls)).astype(np.int8)
-                         for c in classes}, index=lists.index)
+    return pd.DataFrame(
+        {f"{prefix}{c}": lists.map(lambda ls, c=c: int(c in ls)).astype(np.int8) for c in classes},
+        index=lists.index,
+    )
 
 
 def sex_code(sex: str | None) -> float:

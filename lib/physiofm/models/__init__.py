@@ -7,6 +7,12 @@ from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.projector import Projector
 
 __all__ = [
-    "ANYPPG_CONFIG", "ECGFOUNDER_CONFIG", "ChannelDropout", "Encoder", "FusionTransformer", "Net1D", "Projector",
+    "ANYPPG_CONFIG",
+    "ECGFOUNDER_CONFIG",
+    "ChannelDropout",
+    "Encoder",
+    "FusionTransformer",
+    "Net1D",
+    "Projector",
     "channel_keep_mask",
 ]

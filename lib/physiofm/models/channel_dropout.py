@@ -18,9 +18,14 @@ import torch
 from torch import nn
 
 
-def channel_keep_mask(batch: int, channels: int, p: float = 0.4, pair_p: float = 0.3,
-                      generator: torch.Generator | None = None, device: torch.device | str | None = None
-                      ) -> torch.Tensor:
+def channel_keep_mask(
+    batch: int,
+    channels: int,
+    p: float = 0.4,
+    pair_p: float = 0.3,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """Bool (batch, channels) mask, True = channel kept, drawn by the §2.2 procedure above."""
     if channels < 1:
         raise ValueError(f"channel dropout needs at least one channel, got {channels}")

@@ -1,4 +1,4 @@
-"""Per-channel encoder of SyneCo: Net1D backbone -> mean pool -> Linear to 512 -> L2 normalisation (§2.1, C.1)."""
+"""SyneCo's per-channel encoder: Net1D -> mean pool -> Linear to 512 -> L2 normalisation (§2.1, App. C.1)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ class Encoder(nn.Module):
     """(B, in_channels, T) -> (B, embed_dim) unit-norm embedding.
 
     Args:
-        backbone: a :class:`Net1D` (default ``Net1D.ecgfounder()``: 30,654,000 parameters, 1024-d pooled output).
+        backbone: a :class:`Net1D` (default ``Net1D.ecgfounder()``: 30,654,000 parameters, 1024-d output).
         embed_dim: width of the projection (SyneCo: 512).
     """
 

@@ -1,18 +1,18 @@
 """Net1D: the 1-D ResNeXt of ECGFounder (Li et al. 2025), shared by SyneCo and AnyPPG.
 
     x (B, C_in, T)
-      -> stem: Conv1d(k=stem_kernel, stride=stem_stride, SAME) -> BN -> Swish            (B, base_filters, T/s0)
+      -> stem: Conv1d(k=stem_kernel, stride=stem_stride, SAME) -> BN -> Swish       (B, base_filters, T/s0)
       -> stage i = 1..S, blocks[i] bottleneck blocks of width filters[i]; the first block of a stage strides
          by ``stride`` and widens, the others keep the shape
       -> mean over time                                                                   (B, filters[-1])
 
 Bottleneck block (pre-activation; every conv is preceded by BN -> Swish -> Dropout):
-    conv 1x1 (C_in -> M) -> grouped conv k (M -> M, groups = M / groups_width, stride) -> conv 1x1 (M -> C_out)
+    conv 1x1 (C_in -> M) -> grouped conv k (M -> M, groups = M / groups_width, stride) -> conv 1x1 (M -> C)
     -> squeeze-and-excitation (mean over time, Linear C -> C/se_ratio, Swish, Linear, sigmoid, rescale)
-    + shortcut: max-pooled (kernel = stride, SAME) when strided, zero-padded on the channel axis when widening.
-M = C_out * ratio (ratio 1 in both papers). The very first block skips its first pre-activation because the stem
-already ends in BN -> Swish; its BatchNorm is still built, as in ECGFounder's code, so the parameter count and the
-state-dict keys match the released ECGFounder checkpoints (module names follow ECGFounder's ``net1d.py``).
+    + shortcut: max-pooled (kernel = stride, SAME) when strided, zero-padded on the channel axis if widening.
+M = C_out * ratio (ratio 1 in both papers). The very first block skips its first pre-activation because the
+stem already ends in BN -> Swish; its BatchNorm is still built, as in ECGFounder's code, so the parameter
+count and the state-dict keys match the released ECGFounder checkpoints (module names as in its net1d.py).
 
 Parameter counts this reproduces (tests/test_net1d.py):
     * ``Net1D.ecgfounder()`` (1 input channel, with BN): 30,654,000 -- the backbone of ECGFounder / SyneCo
@@ -37,13 +37,29 @@ import torch.nn.functional as F
 from torch import nn
 
 ECGFOUNDER_CONFIG: dict[str, Any] = dict(
-    in_channels=1, base_filters=64, filters=(64, 160, 160, 400, 400, 1024, 1024), blocks=(2, 2, 2, 3, 3, 4, 4),
-    kernel_size=16, stride=2, groups_width=16, stem_stride=2, use_bn=True, dropout=0.5,
+    in_channels=1,
+    base_filters=64,
+    filters=(64, 160, 160, 400, 400, 1024, 1024),
+    blocks=(2, 2, 2, 3, 3, 4, 4),
+    kernel_size=16,
+    stride=2,
+    groups_width=16,
+    stem_stride=2,
+    use_bn=True,
+    dropout=0.5,
 )
 # AnyPPG Tables 5 and 6: stem k=3 stride 1 to 64 channels, six stages, kernel 3, dropout 0.5.
 ANYPPG_CONFIG: dict[str, Any] = dict(
-    in_channels=1, base_filters=64, filters=(64, 160, 160, 400, 400, 1024), blocks=(2, 2, 2, 3, 3, 1),
-    kernel_size=3, stride=2, groups_width=16, stem_stride=1, use_bn=True, dropout=0.5,
+    in_channels=1,
+    base_filters=64,
+    filters=(64, 160, 160, 400, 400, 1024),
+    blocks=(2, 2, 2, 3, 3, 1),
+    kernel_size=3,
+    stride=2,
+    groups_width=16,
+    stem_stride=1,
+    use_bn=True,
+    dropout=0.5,
 )
 
 
@@ -55,8 +71,9 @@ class Swish(nn.Module):
 class Conv1dPadSame(nn.Module):
     """Conv1d with TensorFlow-style SAME padding: output length ceil(T / stride), pad split left-low."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 groups: int = 1) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, groups: int = 1
+    ) -> None:
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride
         self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride, groups=groups)
@@ -82,10 +99,22 @@ class MaxPool1dPadSame(nn.Module):
 
 
 class BasicBlock(nn.Module):
-    """Pre-activation bottleneck block with grouped k-conv and squeeze-and-excitation. (B, C_in, T) -> (B, C_out, T')."""
+    """Pre-activation bottleneck block, grouped k-conv, SE: (B, C_in, T) -> (B, C_out, T')."""
 
-    def __init__(self, in_channels: int, out_channels: int, *, ratio: float, kernel_size: int, stride: int,
-                 groups: int, is_first_block: bool, use_bn: bool, dropout: float, se_ratio: int) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        ratio: float,
+        kernel_size: int,
+        stride: int,
+        groups: int,
+        is_first_block: bool,
+        use_bn: bool,
+        dropout: float,
+        se_ratio: int,
+    ) -> None:
         super().__init__()
         self.in_channels, self.out_channels, self.stride = in_channels, out_channels, stride
         self.is_first_block = is_first_block
@@ -126,15 +155,29 @@ class BasicBlock(nn.Module):
 class BasicStage(nn.Module):
     """``n_blocks`` blocks; the first strides and widens (C_in -> C_out), the rest keep (C_out, T')."""
 
-    def __init__(self, in_channels: int, out_channels: int, n_blocks: int, *, i_stage: int, stride: int,
-                 groups_width: int, **block_kwargs: Any) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        n_blocks: int,
+        *,
+        i_stage: int,
+        stride: int,
+        groups_width: int,
+        **block_kwargs: Any,
+    ) -> None:
         super().__init__()
         if out_channels % groups_width:
             raise ValueError(f"stage width {out_channels} is not a multiple of groups_width={groups_width}")
         self.block_list = nn.ModuleList(
-            BasicBlock(in_channels if i == 0 else out_channels, out_channels,
-                       stride=stride if i == 0 else 1, groups=out_channels // groups_width,
-                       is_first_block=(i_stage == 0 and i == 0), **block_kwargs)
+            BasicBlock(
+                in_channels if i == 0 else out_channels,
+                out_channels,
+                stride=stride if i == 0 else 1,
+                groups=out_channels // groups_width,
+                is_first_block=(i_stage == 0 and i == 0),
+                **block_kwargs,
+            )
             for i in range(n_blocks)
         )
 
@@ -172,7 +215,9 @@ class Net1D(nn.Module):
     ) -> None:
         super().__init__()
         if len(filters) != len(blocks) or not filters:
-            raise ValueError(f"filters {list(filters)} and blocks {list(blocks)} must be non-empty, same length")
+            raise ValueError(
+                f"filters {list(filters)} and blocks {list(blocks)} must be non-empty, same length"
+            )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.in_channels, self.base_filters = in_channels, base_filters
@@ -185,22 +230,27 @@ class Net1D(nn.Module):
         self.first_bn = nn.BatchNorm1d(base_filters) if use_bn else nn.Identity()
         self.first_activation = Swish()
 
-        block_kwargs = dict(ratio=ratio, kernel_size=kernel_size, use_bn=use_bn, dropout=dropout, se_ratio=se_ratio)
+        block_kwargs = dict(
+            ratio=ratio, kernel_size=kernel_size, use_bn=use_bn, dropout=dropout, se_ratio=se_ratio
+        )
         stages, c_in = [], base_filters
         for i, (c_out, n) in enumerate(zip(self.filters, self.blocks)):
-            stages.append(BasicStage(c_in, c_out, n, i_stage=i, stride=stride, groups_width=groups_width,
-                                     **block_kwargs))
+            stages.append(
+                BasicStage(
+                    c_in, c_out, n, i_stage=i, stride=stride, groups_width=groups_width, **block_kwargs
+                )
+            )
             c_in = c_out
         self.stage_list = nn.ModuleList(stages)
 
     @classmethod
     def ecgfounder(cls, **overrides: Any) -> Net1D:
-        """ECGFounder / SyneCo backbone: stem k16 s2 to 64; stages [2,2,2,3,3,4,4] x [64,...,1024]; 30,654,000 params."""
+        """ECGFounder / SyneCo backbone: stem k16 s2, [2,2,2,3,3,4,4] blocks; 30,654,000 params."""
         return cls(**{**ECGFOUNDER_CONFIG, **overrides})
 
     @classmethod
     def anyppg(cls, **overrides: Any) -> Net1D:
-        """AnyPPG encoder (Tables 5-6): stem k3 s1 to 64; stages [2,2,2,3,3,1] x [64,...,1024]; 5,850,864 params."""
+        """AnyPPG encoder (Tables 5-6): stem k3 s1, [2,2,2,3,3,1] blocks; 5,850,864 params."""
         return cls(**{**ANYPPG_CONFIG, **overrides})
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
@@ -210,7 +260,7 @@ class Net1D(nn.Module):
         return self.first_activation(self.first_bn(self.first_conv(x)))
 
     def forward_stages(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps after the stem and after every stage: [(B, base_filters, T0), (B, filters[i], T_i), ...]."""
+        """Maps after the stem and each stage: [(B, base_filters, T0), (B, filters[i], T_i), ...]."""
         outs = [self.stem(x)]
         for stage in self.stage_list:
             outs.append(stage(outs[-1]))

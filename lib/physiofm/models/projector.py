@@ -1,4 +1,7 @@
-"""Projection head from encoder features to a shared embedding space (AnyPPG: Linear 1024->512, GELU, Linear 512->256)."""
+"""Projection head from encoder features to a shared embedding space.
+
+AnyPPG (Methods): Linear 1024 -> 512, GELU, Linear 512 -> 256.
+"""
 
 from __future__ import annotations
 

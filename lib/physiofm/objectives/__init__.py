@@ -6,6 +6,15 @@ from physiofm.objectives.infonce import NTXentLoss, info_nce
 from physiofm.objectives.sleepfm import sleepfm_loo_loss, sleepfm_pairwise_loss
 
 __all__ = [
-    "BYOLLoss", "ClipLoss", "LogitScale", "NTXentLoss", "byol_loss", "byol_momentum", "clip_loss", "ema_update",
-    "info_nce", "sleepfm_loo_loss", "sleepfm_pairwise_loss",
+    "BYOLLoss",
+    "ClipLoss",
+    "LogitScale",
+    "NTXentLoss",
+    "byol_loss",
+    "byol_momentum",
+    "clip_loss",
+    "ema_update",
+    "info_nce",
+    "sleepfm_loo_loss",
+    "sleepfm_pairwise_loss",
 ]

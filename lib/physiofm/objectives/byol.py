@@ -18,8 +18,10 @@ from torch import nn
 def byol_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """2 - 2 cos(prediction, target), mean over the batch; ``target`` is detached here. Both (B, D)."""
     if prediction.ndim != 2 or prediction.shape != target.shape:
-        raise ValueError(f"byol_loss needs two (B, D) tensors of one shape, got "
-                         f"{tuple(prediction.shape)} and {tuple(target.shape)}")
+        raise ValueError(
+            f"byol_loss needs two (B, D) tensors of one shape, got "
+            f"{tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
     p = F.normalize(prediction, dim=-1)
     z = F.normalize(target.detach(), dim=-1)
     return (2 - 2 * (p * z).sum(dim=-1)).mean()

@@ -3,8 +3,8 @@
     logits = s * a @ b.T                      (B, B), s = exp(learnable log-scale) = 1 / tau
     L = ( CE(logits, arange(B)) + CE(logits.T, arange(B)) ) / 2
 
-Row i of ``a`` and row i of ``b`` are the positive pair; every other row of the batch is a negative. The inputs
-are expected to be L2-normalised already, so ``a @ b.T`` is the cosine similarity of the paper's formula.
+Row i of ``a`` and row i of ``b`` are the positive pair; every other row of the batch is a negative. The
+inputs are expected to be L2-normalised already, so ``a @ b.T`` is the paper's cosine similarity.
 Written after open_clip's ``ClipLoss`` (single process: no feature gathering across GPUs).
 """
 
@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# open_clip initialises the log-scale at log(1 / 0.07) and clamps it to [0, log(100)] after every optimiser step
-# ("as in the original paper"), so the temperature never drops below 0.01.
+# open_clip initialises the log-scale at log(1 / 0.07) and clamps it to [0, log(100)] after every optimiser
+# step ("as in the original paper"), so the temperature never drops below 0.01.
 INIT_TEMPERATURE = 0.07
 MAX_LOGIT_SCALE = 100.0
 
@@ -34,9 +34,11 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor | floa
         scalar loss tensor.
     """
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"clip_loss needs two (B, D) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(f"clip_loss needs two (B, D) tensors of one shape, "
+                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
     if a.shape[0] < 2:
-        raise ValueError(f"clip_loss needs at least 2 pairs per batch (negatives come from the batch), got {a.shape[0]}")
+        raise ValueError(f"clip_loss needs at least 2 pairs per batch (negatives come from the batch), "
+                         f"got {a.shape[0]}")
     logits_per_a = logit_scale * a @ b.T
     logits_per_b = logits_per_a.T
     labels = torch.arange(a.shape[0], device=a.device)
@@ -58,7 +60,8 @@ class LogitScale(nn.Module):
     the clamp inside ``forward`` also keeps a model that is driven without that hook within the same range.
     """
 
-    def __init__(self, init_temperature: float = INIT_TEMPERATURE, max_scale: float = MAX_LOGIT_SCALE) -> None:
+    def __init__(self, init_temperature: float = INIT_TEMPERATURE,
+                 max_scale: float = MAX_LOGIT_SCALE) -> None:
         super().__init__()
         if not 0 < init_temperature:
             raise ValueError(f"init_temperature must be > 0, got {init_temperature}")

@@ -4,8 +4,8 @@ For two views a, b of B samples, stack z = [â; b̂] (2B, D) of L2-normalised ro
     s_ij = z_i . z_j / T,  i != j              (the self-similarity i = j is excluded)
     L = -1/(2B) sum_i log( exp(s_{i,pos(i)}) / sum_{j != i} exp(s_ij) ),   pos(i) = i +- B.
 Each row sees 2B - 2 negatives: B - 1 from the other view (the cross-view block) and B - 1 from its own view
-(the "same-view similarity blocks aggregated into the negative pool" of SyneCo §2.3). Averaging over all 2B rows
-makes it symmetric in a and b.
+(the "same-view similarity blocks aggregated into the negative pool" of SyneCo §2.3). Averaging over all 2B
+rows makes it symmetric in a and b.
 """
 
 from __future__ import annotations
@@ -21,9 +21,13 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torc
     Rows are L2-normalised here, so callers may pass raw or already-normalised embeddings.
     """
     if a.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"info_nce needs two (B, D) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"info_nce needs two (B, D) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     if a.shape[0] < 2:
-        raise ValueError(f"info_nce needs at least 2 samples per batch (negatives come from the batch), got {a.shape[0]}")
+        raise ValueError(
+            f"info_nce needs at least 2 samples per batch (negatives come from the batch), got {a.shape[0]}"
+        )
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     n = a.shape[0]

@@ -26,7 +26,8 @@ def _normalised(embeddings: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     shape = embeddings[0].shape
     for e in embeddings:
         if e.ndim != 2 or e.shape != shape:
-            raise ValueError(f"every channel embedding must be (B, D) of one shape; got {[tuple(x.shape) for x in embeddings]}")
+            shapes = [tuple(x.shape) for x in embeddings]
+            raise ValueError(f"every channel embedding must be (B, D) of one shape; got {shapes}")
     return [F.normalize(e, dim=-1) for e in embeddings]
 
 
@@ -35,8 +36,10 @@ def _two_way_ce(logits: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)
 
 
-def sleepfm_pairwise_loss(embeddings: Sequence[torch.Tensor], logit_scale: torch.Tensor | float) -> torch.Tensor:
-    """Mean over the M(M-1) directed channel pairs of the batch-mean cross-entropy. ``embeddings``: M x (B, D)."""
+def sleepfm_pairwise_loss(
+    embeddings: Sequence[torch.Tensor], logit_scale: torch.Tensor | float
+) -> torch.Tensor:
+    """Mean over the M(M-1) directed channel pairs of the batch-mean cross-entropy; M tensors (B, D)."""
     e = _normalised(embeddings)
     m = len(e)
     total = sum(_two_way_ce(logit_scale * e[i] @ e[j].T) for i in range(m) for j in range(i + 1, m))
@@ -44,7 +47,7 @@ def sleepfm_pairwise_loss(embeddings: Sequence[torch.Tensor], logit_scale: torch
 
 
 def sleepfm_loo_loss(embeddings: Sequence[torch.Tensor], logit_scale: torch.Tensor | float) -> torch.Tensor:
-    """Each channel against the (un-normalised) mean of the others, both directions, averaged over 2M terms."""
+    """Each channel vs the (un-normalised) mean of the others, both directions, averaged over 2M terms."""
     e = _normalised(embeddings)
     m = len(e)
     total = 0.0

@@ -21,8 +21,9 @@ def build_encoders(channels: Sequence[str], config: SyneCoConfig) -> nn.ModuleDi
     return nn.ModuleDict({ch: Encoder(backbone(), config.embed_dim) for ch in channels})
 
 
-def channel_inputs(batch: dict[str, torch.Tensor], channels: Sequence[str], device: torch.device,
-                   required: bool = True) -> dict[str, torch.Tensor]:
+def channel_inputs(
+    batch: dict[str, torch.Tensor], channels: Sequence[str], device: torch.device, required: bool = True
+) -> dict[str, torch.Tensor]:
     """The (B, 1, T) float tensors of ``channels`` found in ``batch``, moved to ``device``."""
     out = {}
     for ch in channels:

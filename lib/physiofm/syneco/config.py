@@ -30,7 +30,9 @@ class SyneCoConfig:
     fusion_heads: int = 4  # §2.1
     fusion_ff_mult: int = 4  # §2.1
     fusion_dropout: float = 0.1  # not in the paper: nn.TransformerEncoderLayer's default
-    sleepfm_init_log_scale: float = 0.0  # SleepFM code: temperature = Parameter(0.), logits * exp(temperature)
+    sleepfm_init_log_scale: float = (
+        0.0  # SleepFM code: temperature = Parameter(0.), logits * exp(temperature)
+    )
     byol_hidden: int = 4096  # BYOL paper's projector / predictor MLP
     byol_dim: int = 256
     byol_tau: float = 0.996

@@ -1,12 +1,13 @@
-"""SyneCo (and its ablations Stack and SyneCo 2mod): per-channel encoders -> channel dropout -> fusion -> dual InfoNCE.
+"""SyneCo, Stack and SyneCo 2mod: per-channel encoders -> channel dropout -> fusion -> dual InfoNCE.
 
-For a batch of segments, two views s(1), s(2) (noise sigma 0.05, then x0.9; the same operator on every channel):
+For a batch of segments, two views s(1), s(2) (noise sigma 0.05, then x0.9; one operator for all channels):
     e_m(v) = Encoder_m(s_m(v))                       (B, 512) unit norm, m in channels
     z(v)   = Fusion(ChannelDropout([e_m(v)]_m))      (B, 512)   -- Stack: flatten instead, (B, 512 M)
     L      = InfoNCE(z(1), z(2)) + alpha * mean_m InfoNCE(e_m(1), e_m(2))      (eq. 1-2, alpha = 0.5)
-InfoNCE is :func:`physiofm.objectives.info_nce` (symmetric, same-view blocks in the negatives). The per-channel
-term uses the embeddings before channel dropout, so every encoder gets gradient on every batch. Channel dropout
-is drawn per segment and independently for the two views. Both views go through each encoder in one pass (2B).
+InfoNCE is :func:`physiofm.objectives.info_nce` (symmetric, same-view blocks in the negatives). The
+per-channel term uses the embeddings before channel dropout, so every encoder gets gradient on every batch.
+Channel dropout is drawn per segment and independently for the two views. Both views go through each encoder
+in one pass (2B rows).
 """
 
 from __future__ import annotations
@@ -31,8 +32,13 @@ class FusedModel(nn.Module):
         self.channels = tuple(channels)
         self.encoders = build_encoders(self.channels, config)
         self.channel_dropout = ChannelDropout(config.channel_dropout_p, config.channel_pair_p)
-        self.fusion = (FusionTransformer(config.embed_dim, config.fusion_heads, config.fusion_ff_mult,
-                                         config.fusion_dropout) if fusion else None)
+        self.fusion = (
+            FusionTransformer(
+                config.embed_dim, config.fusion_heads, config.fusion_ff_mult, config.fusion_dropout
+            )
+            if fusion
+            else None
+        )
         self.embed_dim = config.embed_dim
 
     def encode(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -45,8 +51,9 @@ class FusedModel(nn.Module):
         Returns (B, 512) for SyneCo, (B, 512 M) for Stack.
         """
         ref = next(iter(embeddings.values()))
-        tokens = torch.stack([embeddings[ch] if ch in embeddings else torch.zeros_like(ref)
-                              for ch in self.channels], dim=1)
+        tokens = torch.stack(
+            [embeddings[ch] if ch in embeddings else torch.zeros_like(ref) for ch in self.channels], dim=1
+        )
         tokens = self.channel_dropout(tokens)
         if self.fusion is None:
             return tokens.flatten(1)
@@ -60,7 +67,9 @@ class FusedObjective:
         self.temperature, self.alpha = config.temperature, config.alpha
         self.augment = SyneCoAugment(config.noise_sigma, config.amplitude_scale)
 
-    def __call__(self, model: FusedModel, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self, model: FusedModel, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         inputs = channel_inputs(batch, model.channels, device_of(model))
         n = next(iter(inputs.values())).shape[0]
         v1, v2 = self.augment(inputs, model.channels), self.augment(inputs, model.channels)
@@ -71,7 +80,11 @@ class FusedObjective:
         z = model.fuse(e)
         fused = info_nce(z[:n], z[n:], self.temperature)
         loss = fused + self.alpha * mod
-        logs = {"loss": float(loss.detach()), "fused_loss": float(fused.detach()), "mod_loss": float(mod.detach())}
+        logs = {
+            "loss": float(loss.detach()),
+            "fused_loss": float(fused.detach()),
+            "mod_loss": float(mod.detach()),
+        }
         logs.update({f"mod_loss_{ch}": float(v.detach()) for ch, v in per_channel.items()})
         return loss, logs
 

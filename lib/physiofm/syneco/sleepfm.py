@@ -20,13 +20,14 @@ from physiofm.syneco.config import SyneCoConfig
 
 
 class ChannelEncoders(nn.Module):
-    """Per-channel encoders plus SleepFM's learnable log logit scale."""
+    """Per-channel encoders; with ``learn_scale`` also SleepFM's learnable log logit scale ``log_scale``."""
 
-    def __init__(self, channels: Sequence[str], config: SyneCoConfig) -> None:
+    def __init__(self, channels: Sequence[str], config: SyneCoConfig, learn_scale: bool = True) -> None:
         super().__init__()
         self.channels = tuple(channels)
         self.encoders = build_encoders(self.channels, config)
-        self.log_scale = nn.Parameter(torch.tensor(float(config.sleepfm_init_log_scale)))
+        if learn_scale:
+            self.log_scale = nn.Parameter(torch.tensor(float(config.sleepfm_init_log_scale)))
 
     def encode(self, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {ch: self.encoders[ch](x) for ch, x in inputs.items()}
@@ -42,8 +43,9 @@ class SleepFMObjective:
         self.mode, self.loss = mode, losses[mode]
         self.augment = SyneCoAugment(config.noise_sigma, config.amplitude_scale)
 
-    def __call__(self, model: ChannelEncoders, batch: dict[str, torch.Tensor]
-                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    def __call__(
+        self, model: ChannelEncoders, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, float]]:
         view = self.augment(channel_inputs(batch, model.channels, device_of(model)), model.channels)
         e = model.encode(view)
         scale = model.log_scale.exp()

@@ -24,7 +24,9 @@ import torch
 SCHEDULES = ("cosine", "tristage", "constant")
 
 
-def cosine_with_warmup(step: int, *, max_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0) -> float:
+def cosine_with_warmup(
+    step: int, *, max_steps: int, warmup_steps: int = 0, min_lr_ratio: float = 0.0
+) -> float:
     """Multiplier of the peak lr at update ``step``: linear warm-up, then cosine decay to ``min_lr_ratio``."""
     if step < warmup_steps:
         return step / warmup_steps
@@ -37,7 +39,9 @@ def constant_with_warmup(step: int, *, warmup_steps: int = 0) -> float:
     return step / warmup_steps if step < warmup_steps else 1.0
 
 
-def tristage_steps(max_steps: int, ratios: tuple[float, float, float] = (0.1, 0.4, 0.5)) -> tuple[int, int, int]:
+def tristage_steps(
+    max_steps: int, ratios: tuple[float, float, float] = (0.1, 0.4, 0.5)
+) -> tuple[int, int, int]:
     """(warm-up, hold, decay) lengths in updates, truncated as fairseq does (``int(max_update * ratio)``)."""
     if len(ratios) != 3 or abs(sum(ratios) - 1.0) > 1e-6:
         raise ValueError(f"tri-stage phase ratios must be three numbers adding up to 1, got {ratios}")
@@ -79,11 +83,16 @@ def schedule_factor(
 ):
     """The multiplier function ``step -> float`` for a schedule name (``cosine``, ``tristage``, ``constant``)."""
     if name == "cosine":
-        return partial(cosine_with_warmup, max_steps=max_steps, warmup_steps=warmup_steps, min_lr_ratio=min_lr_ratio)
+        return partial(
+            cosine_with_warmup, max_steps=max_steps, warmup_steps=warmup_steps, min_lr_ratio=min_lr_ratio
+        )
     if name == "tristage":
         return partial(
-            tristage, max_steps=max_steps, ratios=tuple(tristage_ratios),
-            init_lr_scale=init_lr_scale, final_lr_scale=final_lr_scale,
+            tristage,
+            max_steps=max_steps,
+            ratios=tuple(tristage_ratios),
+            init_lr_scale=init_lr_scale,
+            final_lr_scale=final_lr_scale,
         )
     if name == "constant":
         return partial(constant_with_warmup, warmup_steps=warmup_steps)
@@ -93,8 +102,12 @@ def schedule_factor(
 def build_scheduler(optimizer: torch.optim.Optimizer, config) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` applying ``config.schedule`` to every parameter group's own peak lr."""
     factor = schedule_factor(
-        config.schedule, max_steps=config.max_steps, warmup_steps=config.warmup_steps,
-        min_lr_ratio=config.min_lr_ratio, tristage_ratios=config.tristage_ratios,
-        init_lr_scale=config.init_lr_scale, final_lr_scale=config.final_lr_scale,
+        config.schedule,
+        max_steps=config.max_steps,
+        warmup_steps=config.warmup_steps,
+        min_lr_ratio=config.min_lr_ratio,
+        tristage_ratios=config.tristage_ratios,
+        init_lr_scale=config.init_lr_scale,
+        final_lr_scale=config.final_lr_scale,
     )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)

@@ -1,0 +1,73 @@
+"""SyneCo's cycle-based sampler: each cycle draws a fixed share of every source's segments afresh."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+
+
+class CycleSampler(torch.utils.data.Sampler[int]):
+    """Yield dataset positions cycle by cycle; one ``__iter__`` is one cycle.
+
+    SyneCo (appendix C): "a cycle-based sampling strategy independently draws 50% of segments from each
+    data source at the start of each cycle ... and reseeds the sampler at the start of every new cycle".
+    Cycle ``c`` draws ``round(fraction * n_s)`` positions without replacement from each source ``s``
+    with a generator seeded by ``(seed, c, crc32(s))``, then shuffles the union with ``(seed, c)``. The
+    whole state is the number of positions handed out so far, so a trainer resumes exactly by saving
+    :meth:`state_dict` (passing ``consumed`` = batches taken x batch size when a DataLoader prefetches
+    ahead of training) and calling :meth:`load_state_dict`.
+
+    Args:
+        sources: ``(N,)`` source name per dataset position (e.g. ``store.index["source"]``).
+        fraction: share of each source drawn per cycle (0.5).
+        seed: base seed.
+    """
+
+    def __init__(self, sources: Sequence[str] | np.ndarray, fraction: float = 0.5, seed: int = 0) -> None:
+        if not 0 < fraction <= 1:
+            raise ValueError(f"CycleSampler: fraction must be in (0, 1], got {fraction}")
+        sources = np.asarray(sources).astype(str)
+        self.fraction, self.seed = float(fraction), int(seed)
+        self.by_source = {s: np.flatnonzero(sources == s) for s in np.unique(sources)}
+        self.cycle_len = sum(int(round(fraction * len(p))) for p in self.by_source.values())
+        if self.cycle_len == 0:
+            raise ValueError("CycleSampler: a cycle would be empty (no positions or fraction too small)")
+        self.position = 0  # positions handed out since cycle 0 began
+
+    def __len__(self) -> int:
+        return self.cycle_len
+
+    @property
+    def cycle(self) -> int:
+        return self.position // self.cycle_len
+
+    def cycle_indices(self, cycle: int) -> np.ndarray:
+        """The ``cycle_len`` positions of one cycle, in the order they are yielded."""
+        drawn = []
+        for s, pos in self.by_source.items():
+            rng = np.random.default_rng([self.seed, cycle, zlib.crc32(s.encode())])
+            drawn.append(rng.choice(pos, size=int(round(self.fraction * len(pos))), replace=False))
+        union = np.concatenate(drawn)
+        return union[np.random.default_rng([self.seed, cycle]).permutation(len(union))]
+
+    def __iter__(self) -> Iterator[int]:
+        cycle, offset = divmod(self.position, self.cycle_len)
+        for i in self.cycle_indices(cycle)[offset:]:
+            self.position += 1
+            yield int(i)
+
+    def state_dict(self, consumed: int | None = None) -> dict:
+        """``{"position", "seed", "fraction", "cycle_len"}``; ``consumed`` overrides the position."""
+        return {"position": int(self.position if consumed is None else consumed), "seed": self.seed,
+                "fraction": self.fraction, "cycle_len": self.cycle_len}
+
+    def load_state_dict(self, state: dict) -> None:
+        mine = (self.seed, self.fraction, self.cycle_len)
+        if (state["seed"], state["fraction"], state["cycle_len"]) != mine:
+            raise ValueError(f"CycleSampler: checkpoint was made with seed/fraction/cycle length "
+                             f"{state['seed']}/{state['fraction']}/{state['cycle_len']}, this sampler has "
+                             f"{self.seed}/{self.fraction}/{self.cycle_len}")
+        self.position = int(state["position"])

@@ -1,0 +1,337 @@
+"""Windowing and quality control: recordings -> fixed-length raw windows, with a funnel of what was dropped.
+
+The path for one record (:func:`segment_record`):
+
+1. every required channel must be present (else the record is dropped: ``missing_channel``);
+2. NaN gaps up to ``max_gap_s`` are interpolated; longer gaps split the record into *valid spans*, the
+   stretches where all required channels are valid at once; spans shorter than ``min_duration_s`` are
+   dropped (``short_span``; SyneCo keeps only >= 10 min of continuous recording);
+3. each span is tiled from its start with non-overlapping ``window_s`` windows;
+4. window QC on the raw samples: more than ``max_flatline`` of samples equal to their predecessor in any
+   channel (``flatline``), or more than ``max_invalid`` of samples that were NaN before interpolation
+   (``invalid``);
+5. a per-record cap keeps a seeded random subset (``record_cap``); :func:`cap_per_subject` applies the
+   per-subject cap across records (``subject_cap``).
+
+Each window carries the record's scalar labels and the annotation row covering its centre.
+:class:`Funnel` counts every stage and every drop by reason, and renders as a table.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from physiofm.recording import ANNOTATION_COLUMNS, Recording
+from physiofm.signals import flatline_fraction, interpolate_gaps, valid_intervals
+
+STAGES = ("records", "valid_spans", "windows", "after_qc", "after_caps")
+
+
+@dataclass
+class Funnel:
+    """Counts per stage (records -> valid spans -> windows -> after QC -> after caps) and drops by reason.
+
+    ``counts[stage]`` is how many items reached that stage; ``dropped[(stage, reason)]`` how many were
+    removed on the way *into* that stage. Funnels add up (``a + b``), so parallel workers can each keep
+    one and the builder sums them.
+    """
+
+    counts: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+    span_seconds: float = 0.0
+
+    def add(self, stage: str, n: int = 1) -> None:
+        self.counts[stage] += n
+
+    def drop(self, stage: str, reason: str, n: int = 1) -> None:
+        if n:
+            self.dropped[(stage, reason)] += n
+
+    def __add__(self, other: Funnel) -> Funnel:
+        return Funnel(self.counts + other.counts, self.dropped + other.dropped,
+                      self.span_seconds + other.span_seconds)
+
+    def table(self) -> pd.DataFrame:
+        """One row per stage: ``stage``, ``count``, ``dropped`` (into this stage) and ``reasons``."""
+        rows = []
+        for stage in STAGES:
+            reasons = {r: n for (s, r), n in sorted(self.dropped.items()) if s == stage}
+            rows.append({"stage": stage, "count": int(self.counts.get(stage, 0)),
+                         "dropped": int(sum(reasons.values())),
+                         "reasons": ", ".join(f"{r}: {n}" for r, n in reasons.items())})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        return {"counts": dict(self.counts), "span_seconds": self.span_seconds,
+                "dropped": [[s, r, int(n)] for (s, r), n in self.dropped.items()]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> Funnel:
+        return cls(Counter(d["counts"]), Counter({(s, r): n for s, r, n in d["dropped"]}),
+                   float(d.get("span_seconds", 0.0)))
+
+
+@dataclass
+class Segments:
+    """Fixed-length windows of many records: arrays per channel group plus one index row per window.
+
+    Attributes:
+        arrays: group name -> ``(N, C, T)`` array (raw windows: one group per required channel, C = 1).
+        index: ``N`` rows: ``subject_id``, ``record_id``, ``source``, ``offset_s`` (window start from the
+            record start, s), ``start_time`` (from the subject's first record, s), record labels and the
+            covering annotation's columns.
+        fs: group name -> sampling rate in Hz.
+        funnel: the counts that led here.
+    """
+
+    arrays: dict[str, np.ndarray]
+    index: pd.DataFrame
+    fs: dict[str, float]
+    funnel: Funnel = field(default_factory=Funnel)
+
+    def __post_init__(self) -> None:
+        for name, a in self.arrays.items():
+            if a.ndim != 3 or len(a) != len(self.index):
+                raise ValueError(f"Segments: group {name!r} has shape {a.shape}; expected "
+                                 f"({len(self.index)}, C, T)")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def select(self, keep: np.ndarray) -> Segments:
+        """Rows by boolean mask or positions (the funnel is kept as is)."""
+        return Segments({k: a[keep] for k, a in self.arrays.items()},
+                        self.index[keep].reset_index(drop=True) if np.asarray(keep).dtype == bool
+                        else self.index.iloc[keep].reset_index(drop=True), dict(self.fs), self.funnel)
+
+    @classmethod
+    def concat(cls, parts: Sequence[Segments], funnel: Funnel | None = None) -> Segments:
+        """Stack parts with the same groups, shapes and rates; parts with no windows are skipped."""
+        full = [p for p in parts if len(p)]
+        if funnel is None:
+            funnel = sum((p.funnel for p in parts), Funnel())
+        if not full:
+            return cls({}, pd.DataFrame(), {}, funnel)
+        first = full[0]
+        for p in full[1:]:
+            if p.fs != first.fs or {k: a.shape[1:] for k, a in p.arrays.items()} != {
+                    k: a.shape[1:] for k, a in first.arrays.items()}:
+                raise ValueError(f"Segments.concat: record {p.index['record_id'].iloc[0]!r} has rates "
+                                 f"{p.fs} / shapes differing from {first.fs}; resample before stacking")
+        arrays = {k: np.concatenate([p.arrays[k] for p in full]) for k in first.arrays}
+        index = pd.concat([p.index for p in full], ignore_index=True)
+        return cls(arrays, index, dict(first.fs), funnel)
+
+
+def resolve_channels(rec: Recording, channels: Mapping[str, str | Sequence[str]]) -> dict[str, str] | None:
+    """Group name -> the record's channel name, taking the first alias present; None if one is missing."""
+    out = {}
+    for group, names in channels.items():
+        names = (names,) if isinstance(names, str) else tuple(names)
+        hit = next((n for n in names if n in rec.signals), None)
+        if hit is None:
+            return None
+        out[group] = hit
+    return out
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def annotation_at(annotations: pd.DataFrame | None, t: np.ndarray) -> pd.DataFrame:
+    """For each time ``t`` (s from record start), the label columns of the annotation row covering it."""
+    if annotations is None or annotations.empty:
+        return pd.DataFrame(index=range(len(t)))
+    ann = annotations.sort_values("onset", kind="stable").reset_index(drop=True)
+    onset, end = ann["onset"].to_numpy(float), (ann["onset"] + ann["duration"]).to_numpy(float)
+    row = np.searchsorted(onset, t, side="right") - 1
+    covered = (row >= 0) & (t < end[np.clip(row, 0, None)])
+    labels = ann.drop(columns=list(ANNOTATION_COLUMNS)).iloc[np.clip(row, 0, None)].reset_index(drop=True)
+    return labels.where(pd.Series(covered), other=None) if not covered.all() else labels
+
+
+def _seed_for(key: str, seed: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def cap_rows(groups: np.ndarray, cap: int, seed: int) -> np.ndarray:
+    """Boolean mask keeping at most ``cap`` rows per group value: a seeded random subset, order kept."""
+    keep = np.ones(len(groups), dtype=bool)
+    values, inverse, counts = np.unique(groups.astype(str), return_inverse=True, return_counts=True)
+    for g in np.flatnonzero(counts > cap):
+        rows = np.flatnonzero(inverse == g)
+        chosen = _seed_for(str(values[g]), seed).choice(len(rows), size=cap, replace=False)
+        keep[rows] = False
+        keep[rows[chosen]] = True
+    return keep
+
+
+def _cap_for(source: str, cap: int | Mapping[str, int] | None) -> int | None:
+    if cap is None or isinstance(cap, int):
+        return cap
+    return cap.get(source, cap.get("*"))
+
+
+def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], window_s: float, *,
+                   min_duration_s: float = 0.0, max_gap_s: float = 0.0, max_flatline: float = 0.25,
+                   max_invalid: float = 0.0, record_cap: int | Mapping[str, int] | None = None,
+                   seed: int = 0, funnel: Funnel | None = None) -> Segments:
+    """Raw non-overlapping windows of one record where every required channel is valid.
+
+    Args:
+        rec: the recording (NaN marks invalid samples).
+        channels: group name -> channel name or aliases tried in order, e.g.
+            ``{"ecg_ii": ("II", "ECG_II"), "ppg": ("PLETH",)}``.
+        window_s: window length in s; ``window_s * fs`` is rounded to whole samples per channel.
+        min_duration_s: shortest valid span kept (SyneCo: 600).
+        max_gap_s: NaN runs up to this long are linearly interpolated; longer ones split spans.
+        max_flatline: drop windows with a larger :func:`~physiofm.signals.flatline_fraction` in any channel.
+        max_invalid: drop windows where a larger fraction of samples was NaN before interpolation.
+        record_cap: most windows kept per record (an int, or a mapping source -> int with optional "*").
+        seed: seeds the cap's random subset (with the record id).
+        funnel: counts are added here (a new one when None); also attached to the result.
+
+    Returns:
+        :class:`Segments` with one group per required channel, shaped ``(N, 1, round(window_s * fs))``,
+        float32, at the record's own rates.
+    """
+    funnel = Funnel() if funnel is None else funnel
+    funnel.add("records")
+    names = resolve_channels(rec, channels)
+    empty = Segments({}, pd.DataFrame(), {}, funnel)
+    if names is None:
+        funnel.drop("valid_spans", "missing_channel")
+        return empty
+    fs = {g: float(rec.fs[c]) for g, c in names.items()}
+    n_win = {g: int(round(window_s * f)) for g, f in fs.items()}
+    filled, was_nan, spans = {}, {}, None
+    for g, c in names.items():
+        x = np.asarray(rec.signals[c], dtype=np.float64)
+        was_nan[g] = np.isnan(x)
+        filled[g] = interpolate_gaps(x, fs[g], max_gap_s)
+        iv = [(s / fs[g], e / fs[g]) for s, e in valid_intervals(filled[g])]
+        spans = iv if spans is None else _intersect(spans, iv)
+    long_enough = [(a, b) for a, b in spans if b - a >= max(min_duration_s, window_s)]
+    funnel.drop("valid_spans", "short_span", len(spans) - len(long_enough))
+    if not long_enough and spans is not None and not spans:
+        funnel.drop("valid_spans", "no_valid_samples")
+    funnel.add("valid_spans", len(long_enough))
+    funnel.span_seconds += sum(b - a for a, b in long_enough)
+
+    tiles = [a + window_s * np.arange(int(np.floor((b - a) / window_s + 1e-9))) for a, b in long_enough]
+    starts = np.concatenate(tiles) if tiles else np.zeros(0)
+    # Window w of channel g covers samples [i, i + n); ceil keeps the start inside the valid span.
+    first = {g: np.ceil(starts * fs[g] - 1e-6).astype(np.int64) for g in names}
+    in_range = np.ones(len(starts), dtype=bool)
+    for g in names:
+        in_range &= first[g] + n_win[g] <= len(filled[g])
+    starts = starts[in_range]
+    first = {g: i[in_range] for g, i in first.items()}
+    funnel.add("windows", len(starts))
+
+    windows = {g: filled[g][first[g][:, None] + np.arange(n_win[g])] for g in names}
+    keep = np.ones(len(starts), dtype=bool)
+    reasons = Counter()
+    for g in names:
+        bad = np.isnan(windows[g]).any(axis=1)  # a long gap met by rounding at a span edge
+        reasons["nan_gap"] += int((bad & keep).sum())
+        keep &= ~bad
+    for g in names:
+        flat = flatline_fraction(windows[g]) > max_flatline
+        reasons["flatline"] += int((flat & keep).sum())
+        keep &= ~flat
+    if max_invalid < 1.0:
+        for g in names:
+            invalid = was_nan[g][first[g][:, None] + np.arange(n_win[g])].mean(axis=1) > max_invalid
+            reasons["invalid"] += int((invalid & keep).sum())
+            keep &= ~invalid
+    for reason, n in reasons.items():
+        funnel.drop("after_qc", reason, n)
+    funnel.add("after_qc", int(keep.sum()))
+
+    cap = _cap_for(rec.source, record_cap)
+    if cap is not None and keep.sum() > cap:
+        kept = np.flatnonzero(keep)
+        chosen = _seed_for(rec.record_id, seed).choice(len(kept), size=cap, replace=False)
+        keep[:] = False
+        keep[kept[chosen]] = True
+        funnel.drop("after_caps", "record_cap", len(kept) - cap)
+    funnel.add("after_caps", int(keep.sum()))
+
+    starts = starts[keep]
+    index = pd.DataFrame({"subject_id": str(rec.subject_id), "record_id": str(rec.record_id),
+                          "source": str(rec.source), "offset_s": starts,
+                          "start_time": float(rec.start_time) + starts})
+    for k, v in rec.labels.items():
+        if np.isscalar(v) or v is None:
+            index[k] = v
+    ann = annotation_at(rec.annotations, starts + window_s / 2)
+    for col in ann.columns:
+        index[col] = ann[col].to_numpy()
+    arrays = {g: windows[g][keep][:, None, :].astype(np.float32) for g in names}
+    return Segments(arrays, index, fs, funnel)
+
+
+def subject_cap_mask(index: pd.DataFrame, cap: int | Mapping[str, int] | None, seed: int = 0) -> np.ndarray:
+    """Boolean mask over ``index`` rows keeping at most ``cap`` per subject (an int, or source -> int)."""
+    keep = np.ones(len(index), dtype=bool)
+    if cap is None or not len(index):
+        return keep
+    for source, rows in index.groupby("source").indices.items():
+        c = _cap_for(str(source), cap)
+        if c is not None:
+            keep[rows] = cap_rows(index["subject_id"].to_numpy()[rows], c, seed)
+    return keep
+
+
+def cap_per_subject(segments: Segments, cap: int | Mapping[str, int] | None, seed: int = 0) -> Segments:
+    """Keep at most ``cap`` windows per subject (an int or mapping source -> int); drops are counted."""
+    keep = subject_cap_mask(segments.index, cap, seed)
+    dropped = int((~keep).sum())
+    if not dropped:
+        return segments
+    segments.funnel.drop("after_caps", "subject_cap", dropped)
+    segments.funnel.add("after_caps", -dropped)
+    return segments.select(keep)
+
+
+def segment_recordings(recordings: Iterable[Recording], channels: Mapping[str, str | Sequence[str]],
+                       window_s: float, *, subject_cap: int | Mapping[str, int] | None = None,
+                       seed: int = 0, progress: bool = False, **kwargs) -> list[Segments]:
+    """:func:`segment_record` over many records with one shared funnel; the subject cap is applied
+    across each subject's records. Returns one :class:`Segments` per record (rates may differ), all
+    carrying the same funnel; ``kwargs`` go to :func:`segment_record`."""
+    from tqdm.auto import tqdm
+
+    funnel = Funnel()
+    parts = [segment_record(r, channels, window_s, seed=seed, funnel=funnel, **kwargs)
+             for r in tqdm(recordings, desc="segment", disable=not progress)]
+    if subject_cap is None:
+        return parts
+    # Cap on the joined index, then hand each record back its surviving rows.
+    lengths = [len(p) for p in parts]
+    if not any(lengths):
+        return parts
+    joined = pd.concat([p.index for p in parts if len(p)], ignore_index=True)
+    keep = subject_cap_mask(joined, subject_cap, seed)
+    dropped = int((~keep).sum())
+    funnel.drop("after_caps", "subject_cap", dropped)
+    funnel.add("after_caps", -dropped)
+    bounds = np.cumsum([0] + lengths)
+    return [p.select(keep[bounds[i]:bounds[i + 1]]) if len(p) else p for i, p in enumerate(parts)]

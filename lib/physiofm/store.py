@@ -1,0 +1,314 @@
+"""On-disk segment store: sharded float32 ``.npy`` arrays per channel group plus a parquet index.
+
+Layout of a store directory::
+
+    store.json                 groups (shape per segment, rate), shard table, funnel, build config
+    index.parquet              one row per segment: subject_id, record_id, source, start_time, labels,
+                               shard, row
+    shards/00012.ecg_ii.npy    (N_12, C, T) float32, memory-mappable
+    shards/00012.parquet       the shard's index rows
+    shards/00012.json          written last: the shard's count, per-group checksum and funnel
+
+A shard holds every segment of a fixed set of subjects, so per-subject caps stay exact when shards are
+built in parallel. A shard is finished when its ``.json`` exists (all files are written to temporary
+names and renamed), so an interrupted build resumes by skipping finished shards.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import zlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from physiofm.recording import Recording, RecordingSet
+from physiofm.segments import Funnel, Segments
+
+Process = Callable[[list[Recording]], Segments]
+
+# Set by SegmentStore.build before the worker pool forks, so workers inherit the (possibly unpicklable)
+# recording set and process function instead of receiving them through pickling.
+_BUILD: dict[str, Any] = {}
+
+
+def checksum(a: np.ndarray, chunk_rows: int = 4096) -> str:
+    """CRC-32 of an array's bytes, read in chunks (works on memmaps without loading them whole)."""
+    crc = 0
+    for i in range(0, len(a), chunk_rows):
+        crc = zlib.crc32(np.ascontiguousarray(a[i:i + chunk_rows]).view(np.uint8), crc)
+    return f"{crc:08x}"
+
+
+def _atomic_save(path: Path, write: Callable[[Path], None]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _shard_name(k: int) -> str:
+    return f"{k:05d}"
+
+
+def _build_shard(k: int) -> dict:
+    root, recordings, process, plan = _BUILD["root"], _BUILD["recordings"], _BUILD["process"], _BUILD["plan"]
+    records = [recordings[i] for i in plan[k]]
+    segs = process(records)
+    shard_dir = root / "shards"
+    name = _shard_name(k)
+    meta = {"shard": k, "count": len(segs), "records": [r.record_id for r in records], "groups": {},
+            "funnel": segs.funnel.to_dict()}
+    for g, a in segs.arrays.items():
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        _atomic_save(shard_dir / f"{name}.{g}.npy", lambda p, a=a: np.save(open(p, "wb"), a))
+        meta["groups"][g] = {"shape": list(a.shape[1:]), "fs": float(segs.fs[g]), "checksum": checksum(a)}
+    _atomic_save(shard_dir / f"{name}.parquet", lambda p: segs.index.to_parquet(p, index=False))
+    _atomic_save(shard_dir / f"{name}.json", lambda p: p.write_text(json.dumps(meta)))
+    return meta
+
+
+def _plan(subjects: Sequence[str], subjects_per_shard: int) -> list[list[int]]:
+    """Record positions per shard: subjects sorted, ``subjects_per_shard`` subjects per shard."""
+    by_subject: dict[str, list[int]] = {}
+    for i, s in enumerate(subjects):
+        by_subject.setdefault(str(s), []).append(i)
+    ordered = sorted(by_subject)
+    return [[i for s in ordered[j:j + subjects_per_shard] for i in by_subject[s]]
+            for j in range(0, len(ordered), subjects_per_shard)]
+
+
+class SegmentStore:
+    """A built store, opened read-only: ``index`` (DataFrame), ``groups``, :meth:`read`, :meth:`verify`."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        meta_path = self.root / "store.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{self.root}: not a finished segment store (no store.json)")
+        self.meta = json.loads(meta_path.read_text())
+        self.groups: dict[str, dict] = self.meta["groups"]
+        self.index = pd.read_parquet(self.root / "index.parquet")
+        self._shard = self.index["shard"].to_numpy(np.int64)
+        self._row = self.index["row"].to_numpy(np.int64)
+        self._mm: dict[tuple[int, str], np.ndarray] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __repr__(self) -> str:
+        shapes = {g: tuple(m["shape"]) for g, m in self.groups.items()}
+        return f"SegmentStore({str(self.root)!r}, {len(self)} segments, groups={shapes})"
+
+    @property
+    def funnel(self) -> Funnel:
+        return Funnel.from_dict(self.meta["funnel"])
+
+    def shard_array(self, k: int, group: str) -> np.ndarray:
+        """The memory-mapped ``(N_k, C, T)`` array of one shard and group."""
+        if os.getpid() != self._pid:  # a forked DataLoader worker opens its own maps
+            self._mm, self._pid = {}, os.getpid()
+        key = (k, group)
+        if key not in self._mm:
+            self._mm[key] = np.load(self.root / "shards" / f"{_shard_name(k)}.{group}.npy", mmap_mode="r")
+        return self._mm[key]
+
+    def read(self, indices: Sequence[int] | np.ndarray, groups: Sequence[str] | None = None
+             ) -> dict[str, np.ndarray]:
+        """Segments by global position -> group -> ``(B, C, T)`` float32, in the order asked."""
+        idx = np.asarray(indices, dtype=np.int64)
+        groups = list(self.groups) if groups is None else list(groups)
+        out = {g: np.empty((len(idx), *self.groups[g]["shape"]), np.float32) for g in groups}
+        shard, row = self._shard[idx], self._row[idx]
+        order = np.argsort(shard * (1 << 32) + row, kind="stable")  # ascending rows read memmaps forwards
+        bounds = np.flatnonzero(np.diff(shard[order])) + 1
+        for chunk in np.split(order, bounds):
+            if not len(chunk):
+                continue
+            k = int(shard[chunk[0]])
+            for g in groups:
+                out[g][chunk] = self.shard_array(k, g)[row[chunk]]
+        return out
+
+    def verify(self, strict: bool = True) -> pd.DataFrame:
+        """Recount and re-checksum every shard; one row per shard and group with an ``ok`` column.
+
+        Raises ``ValueError`` naming the bad shards when ``strict`` and anything disagrees.
+        """
+        rows = []
+        for sh in self.meta["shards"]:
+            k, count = sh["shard"], sh["count"]
+            n_index = int((self._shard == k).sum())
+            for g in self.groups if count else []:
+                path = self.root / "shards" / f"{_shard_name(k)}.{g}.npy"
+                if not path.exists():
+                    rows.append({"shard": k, "group": g, "count": count, "found": 0, "ok": False,
+                                 "problem": "missing file"})
+                    continue
+                a = np.load(path, mmap_mode="r")
+                found, crc = len(a), checksum(a)
+                ok = found == count == n_index and crc == sh["groups"][g]["checksum"]
+                problem = "" if ok else ("count" if found != count or n_index != count else "checksum")
+                rows.append({"shard": k, "group": g, "count": count, "found": found, "ok": ok,
+                             "problem": problem})
+        report = pd.DataFrame(rows, columns=["shard", "group", "count", "found", "ok", "problem"])
+        if strict and not report["ok"].all():
+            bad = report[~report["ok"]]
+            raise ValueError(f"{self.root}: shard check failed:\n{bad.to_string(index=False)}")
+        return report
+
+    # ------------------------------------------------------------------------------------------ build
+    @classmethod
+    def build(cls, root: str | Path, recordings: RecordingSet | Sequence[Recording], process: Process, *,
+              subjects_per_shard: int = 16, workers: int = 1, config: dict | None = None,
+              progress: bool = True) -> SegmentStore:
+        """Build (or resume building) a store from recordings with ``process`` (e.g. ``syneco_segments``).
+
+        Args:
+            root: store directory (created).
+            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading)
+                or a list of recordings.
+            process: records of some subjects -> :class:`Segments`; every shard must give the same
+                groups, per-segment shapes and rates. Use ``functools.partial(syneco_segments, cfg=cfg)``.
+            subjects_per_shard: subjects per shard.
+            workers: worker processes (forked); 1 builds in this process.
+            config: JSON-able description of the preprocessing, stored in ``store.json``.
+
+        Shards whose ``.json`` already exists are kept; the shard plan must match the earlier run.
+        If any shard fails, the others still finish and a ``RuntimeError`` names the failures.
+        """
+        root = Path(root)
+        (root / "shards").mkdir(parents=True, exist_ok=True)
+        if isinstance(recordings, RecordingSet):  # subjects from the table, without loading any signal
+            table = recordings.records
+            subjects, ids = table["subject_id"].astype(str).tolist(), table["record_id"].tolist()
+        else:
+            subjects, ids = [r.subject_id for r in recordings], [r.record_id for r in recordings]
+        plan = _plan(subjects, subjects_per_shard)
+        plan_path = root / "plan.json"
+        if plan_path.exists():
+            if json.loads(plan_path.read_text()) != plan:
+                raise ValueError(f"{root}: an earlier build used a different shard plan (other records or "
+                                 "subjects_per_shard); use a new directory or delete the old one")
+        else:
+            _atomic_save(plan_path, lambda p: p.write_text(json.dumps(plan)))
+        (root / "store.json").unlink(missing_ok=True)  # a store is only complete once finalised below
+
+        todo = [k for k in range(len(plan)) if not (root / "shards" / f"{_shard_name(k)}.json").exists()]
+        _BUILD.update(root=root, recordings=recordings, process=process, plan=plan)
+        errors: dict[int, BaseException] = {}
+        bar = tqdm(total=len(plan), initial=len(plan) - len(todo), desc="shards", disable=not progress)
+        try:
+            if workers <= 1:
+                for k in todo:
+                    try:
+                        _build_shard(k)
+                    except Exception as e:  # keep going: finished shards stay for the next run
+                        errors[k] = e
+                    bar.update()
+            else:
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                    futures = {pool.submit(_build_shard, k): k for k in todo}
+                    for f in as_completed(futures):
+                        if f.exception() is not None:
+                            errors[futures[f]] = f.exception()
+                        bar.update()
+        finally:
+            bar.close()
+            _BUILD.clear()
+        if errors:
+            k, e = next(iter(sorted(errors.items())))
+            first_ids = [str(ids[i]) for i in plan[k][:5]]
+            raise RuntimeError(f"{root}: {len(errors)} shard(s) failed (finished shards are kept; rerun to "
+                               f"resume); first, shard {k} with records {first_ids}: {e!r}") from e
+        return cls._finalise(root, len(plan), config)
+
+    @classmethod
+    def _finalise(cls, root: Path, n_shards: int, config: dict | None) -> SegmentStore:
+        shards = root / "shards"
+        metas = [json.loads((shards / f"{_shard_name(k)}.json").read_text()) for k in range(n_shards)]
+        groups: dict[str, dict] = {}
+        for m in metas:
+            for g, info in m["groups"].items():
+                spec = {"shape": info["shape"], "fs": info["fs"]}
+                if groups.setdefault(g, spec) != spec:
+                    raise ValueError(f"{root}: shard {m['shard']} group {g!r} is {spec}, others {groups[g]}")
+        for m in metas:
+            if m["count"] and set(m["groups"]) != set(groups):
+                raise ValueError(f"{root}: shard {m['shard']} has groups {sorted(m['groups'])}, "
+                                 f"expected {sorted(groups)}")
+        parts = []
+        for m in metas:
+            if m["count"]:
+                part = pd.read_parquet(root / "shards" / f"{_shard_name(m['shard'])}.parquet")
+                parts.append(part.assign(shard=m["shard"], row=np.arange(len(part))))
+        index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["shard", "row"])
+        funnel = sum((Funnel.from_dict(m["funnel"]) for m in metas), Funnel())
+        _atomic_save(root / "index.parquet", lambda p: index.to_parquet(p, index=False))
+        meta = {"groups": groups, "count": len(index), "funnel": funnel.to_dict(), "config": config or {},
+                "shards": [{k: m[k] for k in ("shard", "count", "groups")} for m in metas]}
+        _atomic_save(root / "store.json", lambda p: p.write_text(json.dumps(meta, indent=1, default=str)))
+        return cls(root)
+
+
+class SegmentDataset(torch.utils.data.Dataset):
+    """Torch view of a store: ``ds[i]`` -> ``{group: (C, T) tensor, "index": i, column: value}``.
+
+    ``ds[[i, j, ...]]`` returns a whole batch ``{group: (B, C, T)}`` from one batched memmap read;
+    :meth:`loader` builds a DataLoader that uses it (a :class:`~torch.utils.data.BatchSampler` feeding
+    index lists, ``batch_size=None``), the fast way to stream a store.
+
+    Args:
+        store: a :class:`SegmentStore` or its directory.
+        indices: the store rows this dataset exposes (e.g. one split); all rows when None.
+        groups: channel groups to read (all when None).
+        columns: numeric index columns returned as tensors (e.g. labels), string columns as lists.
+    """
+
+    def __init__(self, store: SegmentStore | str | Path, indices: Sequence[int] | np.ndarray | None = None,
+                 groups: Sequence[str] | None = None, columns: Sequence[str] = ()) -> None:
+        self.store = store if isinstance(store, SegmentStore) else SegmentStore(store)
+        self.indices = np.arange(len(self.store)) if indices is None else np.asarray(indices, dtype=np.int64)
+        self.groups = list(self.store.groups) if groups is None else list(groups)
+        missing = [c for c in columns if c not in self.store.index.columns]
+        if missing:
+            raise KeyError(f"{self.store.root}: index has no column(s) {missing}")
+        self.columns = {c: self.store.index[c].to_numpy() for c in columns}
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
+        batched = not np.isscalar(i)
+        rows = self.indices[np.atleast_1d(np.asarray(i, dtype=np.int64))]
+        arrays = self.store.read(rows, self.groups)
+        item: dict[str, Any] = {g: torch.from_numpy(a if batched else a[0]) for g, a in arrays.items()}
+        item["index"] = torch.from_numpy(rows) if batched else int(rows[0])
+        for c, values in self.columns.items():
+            v = values[rows]
+            if np.issubdtype(v.dtype, np.number) or v.dtype == bool:
+                item[c] = torch.from_numpy(np.ascontiguousarray(v)) if batched else v[0].item()
+            else:
+                item[c] = v.tolist() if batched else v[0]
+        return item
+
+    def loader(self, batch_size: int, sampler: torch.utils.data.Sampler | None = None, shuffle: bool = False,
+               drop_last: bool = False, num_workers: int = 0, seed: int = 0,
+               **kwargs) -> torch.utils.data.DataLoader:
+        """DataLoader yielding batch dicts ``{group: (B, C, T)}`` with one batched read per batch."""
+        if sampler is None:
+            gen = torch.Generator().manual_seed(seed)
+            sampler = (torch.utils.data.RandomSampler(self, generator=gen) if shuffle
+                       else torch.utils.data.SequentialSampler(self))
+        batches = torch.utils.data.BatchSampler(sampler, batch_size, drop_last)
+        return torch.utils.data.DataLoader(self, sampler=batches, batch_size=None, num_workers=num_workers,
+                                           persistent_workers=num_workers > 0, **kwargs)
