@@ -91,8 +91,8 @@ def compute_embeddings(
         batches: iterable of batch dicts (e.g. a DataLoader without shuffling).
         encode: ``encode(encoder, batch) -> (B, D)``; default ``encoder(batch)``.
         meta_keys: batch fields copied into ``meta`` (e.g. ``"subject"``, ``"label"``, ``"record_id"``).
-        cache_dir, dataset_key: cache the result as ``cache_dir/<key>/`` where the key hashes the checkpoint (or
-            state dict) and ``dataset_key`` (a string naming the data, split and preprocessing). Both or neither.
+        cache_dir, dataset_key: cache the result as ``cache_dir/<key>/``; the key hashes the checkpoint
+            (or state dict) and ``dataset_key`` (names data, split and preprocessing). Both or neither.
         checkpoint: the file the encoder weights came from (hashing it is cheaper than the state dict).
     """
     if (cache_dir is None) != (dataset_key is None):
@@ -173,8 +173,8 @@ def pool_by_subject(emb: Embeddings, by: str = "subject", max_per_group: int | N
     varying = [c for c in meta.columns if c != by and (grouped[c].nunique(dropna=False) > 1).any()]
     if varying:
         warnings.warn(f"dropping meta column(s) {varying}: they vary within a {by}", stacklevel=2)
-    first = grouped.first().reset_index()
-    first = first.set_index(by).loc[subjects].reset_index()
+    first = grouped.first().loc[list(subjects)]
+    first = first.rename_axis(by).reset_index()
     return Embeddings(
         pooled,
         first[[by] + [c for c in meta.columns if c not in varying and c != by]],

@@ -89,7 +89,7 @@ def finetune(
     class_weights: torch.Tensor | None = None,
     val_data: Iterable | None = None,
 ) -> tuple[EncoderWithHead, TrainResult]:
-    """Train ``encoder`` + a new linear head end to end; returns the model (last weights) and the run's result.
+    """Train ``encoder`` + a new linear head end to end; returns the model (last weights) and the result.
 
     ``encoder_lr`` and ``head_lr`` default to ``config.lr``; ``encoder_lr=0`` freezes nothing but leaves the
     encoder unchanged (use probes for frozen evaluation). ``embed_dim`` is inferred from one batch if omitted.
@@ -120,7 +120,7 @@ def finetune(
 def predict(
     model: nn.Module, batches: Iterable, *, task: str = "classification", target_key: str | None = "label"
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """(scores, targets) over ``batches``: class probabilities (softmax), label probabilities (sigmoid) or values."""
+    """(scores, targets) over ``batches``: softmax class, sigmoid label probabilities, or values."""
     was = model.training
     model.eval()
     device = next(model.parameters()).device

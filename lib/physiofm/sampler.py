@@ -14,11 +14,11 @@ class CycleSampler(torch.utils.data.Sampler[int]):
 
     SyneCo (appendix C): "a cycle-based sampling strategy independently draws 50% of segments from each
     data source at the start of each cycle ... and reseeds the sampler at the start of every new cycle".
-    Cycle ``c`` draws ``round(fraction * n_s)`` positions without replacement from each source ``s``
-    with a generator seeded by ``(seed, c, crc32(s))``, then shuffles the union with ``(seed, c)``. The
-    whole state is the number of positions handed out so far, so a trainer resumes exactly by saving
-    :meth:`state_dict` (passing ``consumed`` = batches taken x batch size when a DataLoader prefetches
-    ahead of training) and calling :meth:`load_state_dict`.
+    Cycle ``c`` draws ``fraction * n_s`` (rounded half up) positions without replacement from each
+    source ``s`` with a generator seeded by ``(seed, c, crc32(s))``, then shuffles the union with
+    ``(seed, c)``. The whole state is the number of positions handed out so far, so a trainer resumes
+    exactly by saving :meth:`state_dict` (passing ``consumed`` = batches taken x batch size when a
+    DataLoader prefetches ahead of training) and calling :meth:`load_state_dict`.
 
     Args:
         sources: ``(N,)`` source name per dataset position (e.g. ``store.index["source"]``).
@@ -32,10 +32,13 @@ class CycleSampler(torch.utils.data.Sampler[int]):
         sources = np.asarray(sources).astype(str)
         self.fraction, self.seed = float(fraction), int(seed)
         self.by_source = {s: np.flatnonzero(sources == s) for s in np.unique(sources)}
-        self.cycle_len = sum(int(round(fraction * len(p))) for p in self.by_source.values())
+        self.cycle_len = sum(self._share(len(p)) for p in self.by_source.values())
         if self.cycle_len == 0:
             raise ValueError("CycleSampler: a cycle would be empty (no positions or fraction too small)")
         self.position = 0  # positions handed out since cycle 0 began
+
+    def _share(self, n: int) -> int:
+        return int(self.fraction * n + 0.5)  # half up, unlike round()'s half-to-even
 
     def __len__(self) -> int:
         return self.cycle_len
@@ -49,7 +52,7 @@ class CycleSampler(torch.utils.data.Sampler[int]):
         drawn = []
         for s, pos in self.by_source.items():
             rng = np.random.default_rng([self.seed, cycle, zlib.crc32(s.encode())])
-            drawn.append(rng.choice(pos, size=int(round(self.fraction * len(pos))), replace=False))
+            drawn.append(rng.choice(pos, size=self._share(len(pos)), replace=False))
         union = np.concatenate(drawn)
         return union[np.random.default_rng([self.seed, cycle]).permutation(len(union))]
 

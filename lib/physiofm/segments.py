@@ -114,8 +114,10 @@ class Segments:
     def concat(cls, parts: Sequence[Segments], funnel: Funnel | None = None) -> Segments:
         """Stack parts with the same groups, shapes and rates; parts with no windows are skipped."""
         full = [p for p in parts if len(p)]
-        if funnel is None:
-            funnel = sum((p.funnel for p in parts), Funnel())
+        if funnel is None:  # parts from one segment_recordings call share a funnel: count it once
+            unique = {id(p.funnel): p.funnel for p in parts}
+            funnel = (sum(unique.values(), Funnel()) if len(unique) > 1
+                      else next(iter(unique.values()), Funnel()))
         if not full:
             return cls({}, pd.DataFrame(), {}, funnel)
         first = full[0]

@@ -87,9 +87,10 @@ def _load_original(root: Path) -> RecordingSet:
         for col in ("First_label", "Second_label", "Third_label"):
             v = r.get(col)
             if isinstance(v, str) and v.strip():
-                if v.strip() not in {str(i) for i in range(1, 10)}:
+                code = v.strip()[:-2] if v.strip().endswith(".0") else v.strip()  # pandas may write 9.0
+                if code not in {str(i) for i in range(1, 10)}:
                     raise DatasetError(f"{root / 'REFERENCE.csv'}: record {rid} has unknown label code {v!r}")
-                labels.append(CLASSES[int(v) - 1])
+                labels.append(CLASSES[int(code) - 1])
         if rid not in files:
             warn(f"{root}: {rid}.mat listed in REFERENCE.csv is missing; record skipped")
             continue

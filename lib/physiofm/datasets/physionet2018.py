@@ -103,7 +103,7 @@ def load(root: Path, split: str = "training") -> RecordingSet:
     if split not in ("training", "test", "all"):
         raise ValueError(f"physionet2018: split must be training, test or all, got {split!r}")
     folders = ["training", "test"] if split == "all" else [split]
-    heads = sorted(h for d in folders for h in (root / d).glob("*/*.hea") if h.stem == h.parent.name)
+    heads = [h for d in folders for h in sorted((root / d).glob("*/*.hea")) if h.stem == h.parent.name]
     if not heads:
         raise FileNotFoundError(f"{root}: no {'/'.join(folders)}/<record>/<record>.hea found")
     demo = pd.read_csv(require_file(root / "age-sex.csv", "age/sex table"), dtype={"Record": str})

@@ -1,4 +1,4 @@
-"""Evaluation engine: metrics, retrieval, probes on frozen embeddings, nested CV, subsampling, results tables."""
+"""Evaluation engine: metrics, retrieval, probes, nested CV, subsampling, results tables."""
 
 from physiofm.evaluation.metrics import (
     UndefinedMetricWarning,

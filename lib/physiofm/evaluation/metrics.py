@@ -67,15 +67,16 @@ def _average(values: np.ndarray, average: str | None, name: str):
     if average != "macro":
         raise ValueError(f"average must be 'macro' or None, got {average!r}")
     if np.all(np.isnan(values)):
-        warnings.warn(
-            f"macro {name} undefined: no label has both classes", UndefinedMetricWarning, stacklevel=3
-        )
+        if len(values) > 1:  # a single label already warned in _per_label
+            warnings.warn(
+                f"macro {name} undefined: no label has both classes", UndefinedMetricWarning, stacklevel=3
+            )
         return float("nan")
     return float(np.nanmean(values))
 
 
 def auroc(y_true, y_score, average: str | None = "macro") -> float | np.ndarray:
-    """Area under the ROC curve; binary, or one-vs-rest per class / label with a macro mean (``None``: per label)."""
+    """Area under the ROC curve: binary, or one-vs-rest per class/label, macro mean (``None``: per label)."""
     return _average(_per_label(skm.roc_auc_score, "AUROC", y_true, y_score), average, "AUROC")
 
 
@@ -165,7 +166,7 @@ def chance_level(metric: str, n_classes: int = 2) -> float:
 def classification_scores(y_true, y_score) -> dict[str, float]:
     """AUROC, AUPRC (macro one-vs-rest), accuracy, balanced accuracy, F1 and Cohen's kappa of scores.
 
-    ``y_score`` is ``(N,)`` positive-class probabilities or ``(N, K)`` class probabilities; predictions are the
+    ``y_score`` is ``(N,)`` positive-class or ``(N, K)`` class probabilities; predictions are the
     arg-max (threshold 0.5 for binary).
     """
     y_true, y_score = np.asarray(y_true), np.asarray(y_score, dtype=float)

@@ -2,8 +2,8 @@
 
 Classification: logistic regression (L2) with ``C in {1e-6, ..., 1e6}`` and ``solver in {lbfgs, saga}``,
 chosen in an inner 5-fold CV by macro one-vs-rest AUROC. Regression: ridge with ``alpha in {1e-6, ..., 1e6}``
-and ``solver in {auto, cholesky, sparse_cg}``, chosen by MAE. The outer 5 folds give the test scores, reported as
-mean and standard deviation over folds. The paper does not say whether features were scaled; we put a
+and ``solver in {auto, cholesky, sparse_cg}``, chosen by MAE. The outer 5 folds give the test scores, reported
+as mean and standard deviation over folds. The paper does not say whether features were scaled; we put a
 StandardScaler in front of the model (fitted inside each training fold) because saga does not converge on
 unscaled embeddings. Folds are stratified for classification, and grouped by subject when ``groups`` is given.
 """

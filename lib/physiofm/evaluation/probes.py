@@ -1,4 +1,4 @@
-"""Probes on frozen embeddings: logistic regression, random forest and a linear head trained with cross-entropy.
+"""Probes on frozen embeddings: logistic regression, random forest, a linear head trained with cross-entropy.
 
 SyneCo's protocol: LR and RF use scikit-learn defaults (LR with its default L2 penalty) on standardised
 embeddings; the fully connected head (FC) is trained with cross-entropy for up to 100 epochs with early
@@ -48,7 +48,7 @@ def _check(task: str, X, y) -> tuple[np.ndarray, np.ndarray]:
 def logistic_probe(
     task: str = "classification", seed: int = 0, class_weighted: bool = False, **kwargs
 ) -> Pipeline:
-    """StandardScaler + scikit-learn's default LogisticRegression (L2, C=1, lbfgs); one-vs-rest for multi-label."""
+    """StandardScaler + scikit-learn's default LogisticRegression (L2, C=1, lbfgs); OvR for multi-label."""
     lr = LogisticRegression(random_state=seed, class_weight="balanced" if class_weighted else None, **kwargs)
     return make_pipeline(StandardScaler(), OneVsRestClassifier(lr) if task == "multilabel" else lr)
 
@@ -68,8 +68,9 @@ def random_forest_probe(
 class LinearHeadProbe:
     """One ``nn.Linear`` on frozen embeddings, trained with (optionally class-weighted) cross-entropy.
 
-    Adam, mini-batches of ``batch_size``, at most ``max_epochs`` epochs; after each epoch the validation loss is
-    computed and training stops after ``patience`` epochs without improvement, keeping the best weights.
+    Adam (lr 1e-2 and mini-batches of 64 by default: SyneCo gives no values), at most ``max_epochs`` epochs;
+    after each epoch the validation loss is computed and training stops after ``patience`` epochs without
+    improvement, keeping the best weights.
     Without explicit validation data, 10 % of the training set (stratified for classification) is held out.
     Multi-label uses binary cross-entropy per label (``pos_weight = N_neg / N_pos`` when class-weighted);
     regression uses the mean squared error.
@@ -81,9 +82,9 @@ class LinearHeadProbe:
         *,
         max_epochs: int = 100,
         patience: int = 10,
-        lr: float = 1e-3,
+        lr: float = 1e-2,
         weight_decay: float = 0.0,
-        batch_size: int = 256,
+        batch_size: int = 64,
         class_weighted: bool = False,
         standardise: bool = False,
         seed: int = 0,
@@ -179,7 +180,7 @@ class LinearHeadProbe:
 def make_probe(
     kind: str, task: str = "classification", seed: int = 0, class_weighted: bool = False, **kwargs
 ):
-    """An unfitted probe: ``"lr"`` (logistic regression), ``"rf"`` (random forest) or ``"fc"`` (linear head)."""
+    """An unfitted probe: ``"lr"`` (logistic regression), ``"rf"`` (random forest), ``"fc"`` (linear head)."""
     if kind == "lr":
         if task == "regression":
             raise ValueError(
@@ -194,7 +195,7 @@ def make_probe(
 
 
 def probe_scores(probe, X, y, task: str) -> dict[str, float]:
-    """Scores of a fitted probe on (X, y): classification, multi-label or regression metrics (see metrics.py)."""
+    """Scores of a fitted probe on (X, y): classification, multi-label or regression metrics."""
     if task == "regression":
         return regression_scores(y, probe.predict(np.asarray(X, dtype=np.float32)))
     proba = np.asarray(probe.predict_proba(np.asarray(X, dtype=np.float32)))

@@ -106,11 +106,13 @@ def published_vs_ours(
         "not run" if pd.isna(m) else (fmt(m) if pd.isna(s) else f"{fmt(m)} ± {fmt(s)}")
         for m, s in zip(table["ours_mean"], table["ours_std"])
     ]
-    table["published "] = table["published"].map(fmt)
-    wide = table.pivot(index=index, columns=columns, values=["published ", "this study"])
-    wide.columns = wide.columns.rename("source", level=0)
-    wide = wide.reorder_levels([*range(1, wide.columns.nlevels), 0], axis=1).sort_index(
-        axis=1, level=list(range(wide.columns.nlevels - 1)), sort_remaining=False
-    )
-    wide.columns = wide.columns.set_levels([s.strip() for s in wide.columns.levels[-1]], level=-1)
-    return wide.reindex(pd.unique(table[index[0]]) if len(index) == 1 else wide.index)
+    table["published_str"] = table["published"].map(fmt)
+    wide = table.pivot(index=index, columns=columns, values=["published_str", "this study"])
+    wide = wide.rename(columns={"published_str": "published"}, level=0)
+    wide.columns = wide.columns.set_names("source", level=0)
+    # cells in the paper's order: (column keys..., source) with published before ours
+    cells = table[columns].drop_duplicates().itertuples(index=False)
+    order = [(src, *c) for c in cells for src in ("published", "this study")]
+    wide = wide[order].reorder_levels([*range(1, len(columns) + 1), 0], axis=1)
+    rows = table[index].drop_duplicates()
+    return wide.loc[rows[index[0]].tolist() if len(index) == 1 else list(rows.itertuples(index=False))]

@@ -24,7 +24,7 @@ import torch
 
 
 def match_ranks(query: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
-    """1-based rank of ``gallery[i]`` among all rows of ``gallery`` for ``query[i]``; shapes (B, D) -> (B,)."""
+    """1-based rank of ``gallery[i]`` among the rows of ``gallery`` for ``query[i]``; (B, D) -> (B,)."""
     q = torch.nn.functional.normalize(query.double(), dim=1)
     g = torch.nn.functional.normalize(gallery.double(), dim=1)
     sim = q @ g.T
@@ -36,7 +36,7 @@ def match_ranks(query: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
 def retrieval_metrics(
     query, gallery, ks: Sequence[int] = (1, 5, 10), batch_size: int = 2560
 ) -> dict[str, float]:
-    """Recall@k, mAP@10 and MRR of retrieving ``gallery[i]`` from ``query[i]`` within batches of ``batch_size``.
+    """Recall@k, mAP@10 and MRR of retrieving ``gallery[i]`` from ``query[i]`` in batches of ``batch_size``.
 
     Args:
         query: (N, D) array or tensor of query embeddings.
@@ -45,7 +45,7 @@ def retrieval_metrics(
         batch_size: number of consecutive pairs per retrieval batch (AnyPPG: 2,560).
 
     Returns:
-        ``{"R@1": ..., "R@5": ..., "R@10": ..., "mAP@10": ..., "MRR": ...}`` (one ``R@k`` per ``k`` in ``ks``).
+        ``{"R@1": ..., "R@5": ..., "R@10": ..., "mAP@10": ..., "MRR": ...}`` (one ``R@k`` per ``k``).
     """
     query, gallery = torch.as_tensor(np.asarray(query)), torch.as_tensor(np.asarray(gallery))
     if query.ndim != 2 or gallery.ndim != 2 or query.shape != gallery.shape:

@@ -5,8 +5,8 @@
   subset (strata = distinct label rows, so multi-label targets keep their label combinations' proportions).
 * Low incidence (hybrid_ecg, appendix A.3): per disease, 7,000 samples with a case ratio of 5 / 2 / 1 %, e.g.
   70 MI-labelled and 6,930 non-MI samples at 1 %: :func:`low_incidence_indices`.
-* Repeats: SyneCo uses seeds 0, 42, 1234 and reports the mean; :func:`over_seeds` runs an evaluation per seed and
-  :func:`summarise` gives mean and standard deviation (ddof=1) per group.
+* Repeats: SyneCo uses seeds 0, 42, 1234 and reports the mean; :func:`over_seeds` runs an evaluation per seed
+  and :func:`summarise` gives mean and standard deviation (ddof=1) per group.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def label_fraction_indices(y, fraction: float, seed: int = 0) -> np.ndarray:
 
 
 def low_incidence_indices(is_case, case_ratio: float, n_total: int = 7000, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``n_total`` rows of which ``round(case_ratio * n_total)`` are cases (drawn at random)."""
+    """Sorted indices of ``n_total`` random rows, ``round(case_ratio * n_total)`` of them cases."""
     is_case = np.asarray(is_case).astype(bool)
     if is_case.ndim != 1:
         raise ValueError(f"is_case must be one disease's (N,) 0/1 labels, got shape {is_case.shape}")
@@ -71,7 +71,7 @@ def low_incidence_indices(is_case, case_ratio: float, n_total: int = 7000, seed:
 def low_incidence_sets(
     labels: pd.DataFrame, case_ratios: Sequence[float] = CASE_RATIOS, n_total: int = 7000, seed: int = 0
 ) -> dict[tuple[str, float], np.ndarray]:
-    """``{(disease, ratio): indices}`` for every 0/1 column of ``labels`` (e.g. MI, STTC, CD, HYP) and ratio."""
+    """``{(disease, ratio): indices}`` for every 0/1 column of ``labels`` (MI, STTC, CD, HYP) and ratio."""
     return {
         (d, r): low_incidence_indices(labels[d].to_numpy(), r, n_total, seed)
         for d in labels.columns
@@ -82,7 +82,7 @@ def low_incidence_sets(
 def over_seeds(
     evaluate: Callable[[int], Mapping[str, float] | pd.DataFrame], seeds: Iterable[int] = DEFAULT_SEEDS
 ) -> pd.DataFrame:
-    """Run ``evaluate(seed)`` per seed; returns long rows (seed, metric, value) or the frames it returns + seed."""
+    """Run ``evaluate(seed)`` per seed: long rows (seed, metric, value), or its frames plus a seed column."""
     frames = []
     for seed in seeds:
         out = evaluate(seed)

@@ -129,7 +129,7 @@ def beat_waves(r: np.ndarray, rr: np.ndarray, m: Morphology, rng: np.random.Gene
         wave(-0.022 * w, 0.007 * w, 0.25 * m.r_mv / 1.3 * (m.lbbb == 0), dipole.SEPTAL_Q_DIRECTION),
         wave(0.0, 0.011 * w, m.r_mv, dipole.R_DIRECTION),
         wave(0.024 * w, 0.009 * w, 0.35 * m.r_mv / 1.3, dipole.S_DIRECTION),
-        wave(qt - 0.09, 0.045 * np.sqrt(rr_c), m.t_mv, dipole.T_DIRECTION),
+        wave(qt - 0.10, 0.058 * np.sqrt(rr_c), m.t_mv, dipole.T_DIRECTION),
     ]
     if p_wave is None or p_wave.any():
         on = ones if p_wave is None else p_wave.astype(float)

@@ -126,6 +126,8 @@ def heart_rate_agreement(cohort: Cohort, channel: str = "II", records: int | Non
         clean = ~ann.get("ecg_artefact", pd.Series(False, index=ann.index)).astype(bool)
         if "alarm" in ann:
             clean &= ann["alarm"].eq("none")
+        # The first and last blocks are not "clean": a detector's filters are still settling there.
+        clean.iloc[[0, -1]] = False
         df["clean"] = clean.to_numpy()
         df.insert(0, "record_id", rec.record_id)
         rows.append(df)

@@ -38,7 +38,7 @@ def atomic_write_bytes(path: Path, write) -> None:
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> Path:
-    """Write ``state`` (tensors, state dicts, plain Python values) to ``path`` atomically; returns ``path``."""
+    """Write ``state`` (tensors, state dicts, plain Python values) to ``path`` atomically."""
     atomic_write_bytes(Path(path), lambda f: torch.save(dict(state), f))
     return Path(path)
 

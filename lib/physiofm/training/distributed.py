@@ -33,7 +33,7 @@ class DistInfo:
 
 
 def init_distributed(backend: str | None = None) -> DistInfo:
-    """Initialise the default process group when launched by torchrun (idempotent); single-process otherwise."""
+    """Initialise the process group when launched by torchrun (idempotent); single-process otherwise."""
     if dist.is_available() and dist.is_initialized():
         return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
     world_size = int(os.environ.get("WORLD_SIZE", 1))
@@ -86,8 +86,8 @@ def all_gather_object(obj: Any) -> list[Any]:
 def epoch_sampler(dataset: Dataset, *, shuffle: bool = True, seed: int = 0, drop_last: bool = False):
     """A seeded, epoch-based sampler that shards across ranks under DDP and works unchanged in one process.
 
-    It is ``torch.utils.data.DistributedSampler`` with the rank and world size filled in; the trainer calls its
-    ``set_epoch`` at each epoch, so the order depends only on (seed, epoch) and resumes exactly.
+    It is ``torch.utils.data.DistributedSampler`` with rank and world size filled in; the trainer calls
+    its ``set_epoch`` at each epoch, so the order depends only on (seed, epoch) and resumes exactly.
     """
     info = dist_info()
     return DistributedSampler(

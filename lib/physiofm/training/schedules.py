@@ -81,7 +81,7 @@ def schedule_factor(
     init_lr_scale: float = 0.01,
     final_lr_scale: float = 0.01,
 ):
-    """The multiplier function ``step -> float`` for a schedule name (``cosine``, ``tristage``, ``constant``)."""
+    """The multiplier ``step -> float`` of a schedule (``cosine``, ``tristage``, ``constant``)."""
     if name == "cosine":
         return partial(
             cosine_with_warmup, max_steps=max_steps, warmup_steps=warmup_steps, min_lr_ratio=min_lr_ratio

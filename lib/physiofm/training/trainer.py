@@ -17,8 +17,8 @@ checkpoint. This works for any re-iterable batch source (a DataLoader with ``shu
 of the current epoch. On CPU an interrupted and an uninterrupted run end with identical weights.
 (``persistent_workers=True`` loaders carry worker RNG across epochs and are not resumed exactly.)
 
-Under torchrun the same code runs DDP: the objective is evaluated inside the DDP-wrapped module, so it may call
-any sub-module of ``model`` and gradients are still averaged across ranks.
+Under torchrun the same code runs DDP: the objective is evaluated inside the DDP-wrapped module, so it may
+call any sub-module of ``model`` and gradients are still averaged across ranks.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class TrainConfig:
     """Optimisation settings of one run. Steps count optimiser updates.
 
     ``schedule="tristage"`` derives its stage lengths from ``tristage_ratios`` and ignores ``warmup_steps``.
-    ``optimizer="adam"`` is ``torch.optim.Adam`` (L2 added to the gradient); ``"adamw"`` decouples weight decay.
+    ``optimizer="adam"`` is ``torch.optim.Adam`` (L2 added to the gradient); ``"adamw"`` decouples
+    weight decay (fairseq's "adam", used by D-BETA, is in fact decoupled).
     ``val_every=None`` validates only at the end; ``ckpt_every=None`` checkpoints only at the end;
     ``patience`` counts consecutive validations without a lower loss. ``amp="auto"`` is bf16 autocast on
     CUDA and off on CPU.
@@ -187,7 +188,7 @@ class Trainer:
         model: holds every trainable parameter, including the objective's own (temperature, predictor).
         objective: ``objective(model, batch) -> loss`` or ``(loss, {name: float})``; if it has
             ``after_step(model, step, max_steps)`` it is called after each optimiser update (BYOL momentum).
-        train_data: a re-iterable source of batches (dicts of tensors), e.g. a DataLoader; each pass is an epoch.
+        train_data: a re-iterable source of batches (dicts of tensors), e.g. a DataLoader; a pass is an epoch.
         config: :class:`TrainConfig`.
         out_dir: run folder; an existing ``checkpoints/last.pt`` there is resumed.
         val_data: batches for the validation loss (mean of batch losses, with a fixed seed).
@@ -313,8 +314,8 @@ class Trainer:
                 next(self._iter)
             except StopIteration:
                 raise RuntimeError(
-                    f"resuming {self.last_path}: epoch {self.epoch} of train_data ended after {i} batches but the "
-                    f"checkpoint had consumed {self.batch_in_epoch}; the data changed since the checkpoint"
+                    f"resuming {self.last_path}: epoch {self.epoch} of train_data ended after {i} "
+                    f"batches but the checkpoint had consumed {self.batch_in_epoch}; the data changed"
                 ) from None
         set_rng_state(now_rng)
 
