@@ -1,4 +1,4 @@
-"""Frozen-encoder embeddings (batched, cached by checkpoint hash, pooled per subject) and end-to-end fine-tuning."""
+"""Frozen-encoder embeddings (batched, cached by checkpoint hash, pooled per subject); fine-tuning."""
 
 from __future__ import annotations
 
@@ -91,8 +91,16 @@ def test_finetune_end_to_end_with_separate_lrs(tmp_path):
     test = DataLoader(Segments(32, seed=1), batch_size=16)
     cfg = TrainConfig(lr=1e-2, schedule="constant", max_steps=40, log_every=10, progress=False)
     y = Segments(64).label.numpy()
-    model, res = finetune(enc, 2, train, cfg, tmp_path / "ft", encoder_lr=1e-3, head_lr=5e-2,
-                          class_weights=balanced_class_weights(y))
+    model, res = finetune(
+        enc,
+        2,
+        train,
+        cfg,
+        tmp_path / "ft",
+        encoder_lr=1e-3,
+        head_lr=5e-2,
+        class_weights=balanced_class_weights(y),
+    )
     assert res.steps == 40 and model.embed is not None
     groups = res.curve  # lr logged is the encoder group's
     assert groups["lr"].iloc[-1] == pytest.approx(1e-3)

@@ -78,7 +78,7 @@ def test_point_metrics_match_sklearn():
 
 
 def test_hybrid_ecg_criteria_reproduces_paper_table_4():
-    # Table 4, supervised baseline at a 1 % case ratio: AUROC (MI, STTC, CD, HYP), AUPRC (same), criteria 6.407
+    # Table 4, supervised baseline at a 1 % case ratio: AUROC, AUPRC (MI, STTC, CD, HYP) -> 6.407
     aurocs, auprcs = [0.8797, 0.8969, 0.8576, 0.8928], [0.7684, 0.7462, 0.7373, 0.6281]
     assert math.isclose(hybrid_ecg_criteria(aurocs, auprcs), 6.407, abs_tol=1e-9)
 

@@ -16,8 +16,17 @@ def _ours() -> pd.DataFrame:
     rows = []
     for method, base in (("SyneCo", 0.84), ("BYOL", 0.83)):
         for seed, eps in zip((0, 42, 1234), (-0.01, 0.0, 0.01)):
-            rows.append({"method": method, "task": "ptbxl_super5", "probe": "lr", "metric": "auroc",
-                         "seed": seed, "value": base + eps, "fraction": 1.0})
+            rows.append(
+                {
+                    "method": method,
+                    "task": "ptbxl_super5",
+                    "probe": "lr",
+                    "metric": "auroc",
+                    "seed": seed,
+                    "value": base + eps,
+                    "fraction": 1.0,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -43,7 +52,8 @@ def test_results_validation(tmp_path):
 
 def test_published_vs_ours(tmp_path):
     yml = tmp_path / "syneco.yaml"
-    yml.write_text(textwrap.dedent("""
+    yml.write_text(
+        textwrap.dedent("""
         paper: syneco
         source: Table 1
         levels: [method, task]
@@ -51,7 +61,8 @@ def test_published_vs_ours(tmp_path):
         values:
           SyneCo: {ptbxl_super5: 0.842, georgia: 0.835}
           BYOL: {ptbxl_super5: 0.840, georgia: 0.837}
-    """))
+    """)
+    )
     pub = load_published(yml)
     assert len(pub) == 4 and set(pub.columns) >= {"method", "task", "probe", "metric", "value", "paper"}
     numeric = published_vs_ours(pub, _ours(), render=False).set_index(["method", "task"])

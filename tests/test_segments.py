@@ -160,3 +160,40 @@ def test_anyppg_composition_drops_unacceptable_ecg():
     # An upside-down lead is detected and flipped back: the output is the same as for the upright lead.
     flipped = Recording("p", "p", "pulsedb", {"II": -ecg, "PLETH": ppg}, {"II": fs, "PLETH": 125.0})
     np.testing.assert_allclose(anyppg_segments([flipped]).arrays["ecg"], segs.arrays["ecg"], atol=1e-4)
+
+
+def test_ecg12_paths_convert_to_millivolts_resample_and_pad():
+    from physiofm.preprocess import LEADS_12, dbeta_segments, hybrid_ecg_segments
+
+    rng = np.random.default_rng(5)
+    leads = [lead.lower() for lead in LEADS_12]          # PTB-style lower-case names resolve too
+    wave = 1000 * np.sin(2 * np.pi * 5 * np.arange(5000) / 500)   # 1000 uV amplitude
+    ten_s = Recording("e1", "p1", "ptbxl", dict.fromkeys(leads, wave), dict.fromkeys(leads, 500.0),
+                      dict.fromkeys(leads, "uV"), labels={"age": 70})
+    seven_s = Recording("c1", "p2", "code15", {lead: rng.standard_normal(2800) for lead in LEADS_12},
+                        dict.fromkeys(LEADS_12, 400.0))
+    with_nan = Recording("n1", "p3", "ptbxl", {lead: np.full(5000, np.nan) for lead in LEADS_12},
+                         dict.fromkeys(LEADS_12, 500.0))
+    hyb = hybrid_ecg_segments([ten_s, seven_s, with_nan])
+    assert hyb.arrays["ecg"].shape == (2, 12, 2500) and hyb.fs == {"ecg": 250.0}
+    assert np.abs(hyb.arrays["ecg"][0]).max() == pytest.approx(1.0, rel=0.01)    # 1000 uV -> 1 mV
+    assert hyb.funnel.dropped[("after_qc", "nan")] == 1 and list(hyb.index["age"].iloc[:1]) == [70]
+    db = dbeta_segments([seven_s])
+    assert db.arrays["ecg"].shape == (1, 12, 5000)
+    assert np.all(db.arrays["ecg"][0, :, 3500:] == 0) and np.any(db.arrays["ecg"][0, :, :3500] != 0)
+
+
+def test_multimae_path_filters_decimates_and_labels_30s_windows():
+    from physiofm.preprocess import multimae_segments
+
+    rng = np.random.default_rng(6)
+    names = ("F3-M2", "E1-M2", "Chin1-Chin2", "ECG")
+    rec = Recording("n1", "s1", "physionet2018", {c: rng.standard_normal(120 * 200) for c in names},
+                    dict.fromkeys(names, 200.0),
+                    annotations=pd.DataFrame({"onset": [0.0, 30.0, 60.0, 90.0], "duration": [30.0] * 4,
+                                              "stage": ["W", "N1", "N2", "R"]}))
+    segs = multimae_segments([rec])
+    groups = ("eeg", "eog", "emg", "ecg")
+    assert {g: a.shape for g, a in segs.arrays.items()} == dict.fromkeys(groups, (4, 1, 3000))
+    assert segs.fs == dict.fromkeys(("eeg", "eog", "emg", "ecg"), 100.0)
+    assert list(segs.index["stage"]) == ["W", "N1", "N2", "R"]

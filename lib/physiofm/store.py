@@ -121,21 +121,33 @@ class SegmentStore:
             self._mm[key] = np.load(self.root / "shards" / f"{_shard_name(k)}.{group}.npy", mmap_mode="r")
         return self._mm[key]
 
-    def read(self, indices: Sequence[int] | np.ndarray, groups: Sequence[str] | None = None
-             ) -> dict[str, np.ndarray]:
-        """Segments by global position -> group -> ``(B, C, T)`` float32, in the order asked."""
+    def read(self, indices: Sequence[int] | np.ndarray, groups: Sequence[str] | None = None,
+             out: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Segments by global position -> group -> ``(B, C, T)`` float32, in the order asked.
+
+        ``out`` may supply the destination arrays (e.g. views of shared-memory tensors). Indices sorted
+        by (shard, row), as :meth:`SegmentDataset.loader` asks for them, are copied straight from the
+        memory map into ``out`` with one ``np.take`` per shard; other orders take one extra copy.
+        """
         idx = np.asarray(indices, dtype=np.int64)
         groups = list(self.groups) if groups is None else list(groups)
-        out = {g: np.empty((len(idx), *self.groups[g]["shape"]), np.float32) for g in groups}
+        if out is None:
+            out = {g: np.empty((len(idx), *self.groups[g]["shape"]), np.float32) for g in groups}
         shard, row = self._shard[idx], self._row[idx]
-        order = np.argsort(shard * (1 << 32) + row, kind="stable")  # ascending rows read memmaps forwards
+        key = shard * (1 << 32) + row
+        in_order = bool(np.all(key[1:] >= key[:-1]))
+        order = np.arange(len(idx)) if in_order else np.argsort(key, kind="stable")
         bounds = np.flatnonzero(np.diff(shard[order])) + 1
         for chunk in np.split(order, bounds):
             if not len(chunk):
                 continue
             k = int(shard[chunk[0]])
             for g in groups:
-                out[g][chunk] = self.shard_array(k, g)[row[chunk]]
+                mm = self.shard_array(k, g)
+                if in_order:  # chunk is a contiguous run of out: no temporary
+                    np.take(mm, row[chunk], axis=0, out=out[g][chunk[0]:chunk[-1] + 1])
+                else:
+                    out[g][chunk] = mm[row[chunk]]
         return out
 
     def verify(self, strict: bool = True) -> pd.DataFrame:
@@ -290,8 +302,15 @@ class SegmentDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
         batched = not np.isscalar(i)
         rows = self.indices[np.atleast_1d(np.asarray(i, dtype=np.int64))]
-        arrays = self.store.read(rows, self.groups)
-        item: dict[str, Any] = {g: torch.from_numpy(a if batched else a[0]) for g, a in arrays.items()}
+        shapes = {g: (len(rows), *self.store.groups[g]["shape"]) for g in self.groups}
+        if batched and torch.utils.data.get_worker_info() is not None:
+            # In a DataLoader worker, read straight into shared memory: the batch then crosses to the
+            # main process without the copy torch would otherwise make.
+            tensors = {g: torch.empty(s, dtype=torch.float32).share_memory_() for g, s in shapes.items()}
+            self.store.read(rows, self.groups, out={g: t.numpy() for g, t in tensors.items()})
+        else:
+            tensors = {g: torch.from_numpy(a) for g, a in self.store.read(rows, self.groups).items()}
+        item: dict[str, Any] = {g: t if batched else t[0] for g, t in tensors.items()}
         item["index"] = torch.from_numpy(rows) if batched else int(rows[0])
         for c, values in self.columns.items():
             v = values[rows]
@@ -304,11 +323,30 @@ class SegmentDataset(torch.utils.data.Dataset):
     def loader(self, batch_size: int, sampler: torch.utils.data.Sampler | None = None, shuffle: bool = False,
                drop_last: bool = False, num_workers: int = 0, seed: int = 0,
                **kwargs) -> torch.utils.data.DataLoader:
-        """DataLoader yielding batch dicts ``{group: (B, C, T)}`` with one batched read per batch."""
+        """DataLoader yielding batch dicts ``{group: (B, C, T)}`` with one batched read per batch.
+
+        ``sampler`` (e.g. :class:`~physiofm.sampler.CycleSampler`) yields dataset positions; they are
+        grouped into batches of ``batch_size``, each sorted so the memory maps are read forwards.
+        """
         if sampler is None:
             gen = torch.Generator().manual_seed(seed)
             sampler = (torch.utils.data.RandomSampler(self, generator=gen) if shuffle
                        else torch.utils.data.SequentialSampler(self))
-        batches = torch.utils.data.BatchSampler(sampler, batch_size, drop_last)
+        batches = _SortedBatches(torch.utils.data.BatchSampler(sampler, batch_size, drop_last))
         return torch.utils.data.DataLoader(self, sampler=batches, batch_size=None, num_workers=num_workers,
                                            persistent_workers=num_workers > 0, **kwargs)
+
+
+class _SortedBatches(torch.utils.data.Sampler[list[int]]):
+    """Batches of a batch sampler with each batch's positions sorted: the same batches, read forwards
+    through the memory maps (order within a batch carries no meaning for training)."""
+
+    def __init__(self, batches: torch.utils.data.BatchSampler) -> None:
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for b in self.batches:
+            yield sorted(b)

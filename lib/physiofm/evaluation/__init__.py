@@ -17,23 +17,53 @@ from physiofm.evaluation.metrics import (
     r2,
     regression_scores,
 )
+from physiofm.evaluation.nested_cv import NestedCVResult, nested_cv
+from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, make_probe, probe_scores
+from physiofm.evaluation.published import load_published, published_vs_ours
+from physiofm.evaluation.results import append_results, read_results, results_frame, write_results
 from physiofm.evaluation.retrieval import retrieval_metrics
+from physiofm.evaluation.subsample import (
+    DEFAULT_SEEDS,
+    label_fraction_indices,
+    low_incidence_indices,
+    low_incidence_sets,
+    over_seeds,
+    summarise,
+)
 
 __all__ = [
+    "DEFAULT_SEEDS",
+    "LinearHeadProbe",
+    "NestedCVResult",
     "UndefinedMetricWarning",
     "accuracy",
+    "append_results",
     "auprc",
     "auroc",
     "balanced_accuracy",
     "chance_level",
     "classification_scores",
     "cohen_kappa",
+    "evaluate_probe",
     "f1",
     "hybrid_ecg_criteria",
+    "label_fraction_indices",
+    "load_published",
+    "low_incidence_indices",
+    "low_incidence_sets",
     "mae",
+    "make_probe",
     "multilabel_scores",
     "multimae_aggregate",
+    "nested_cv",
+    "over_seeds",
+    "probe_scores",
+    "published_vs_ours",
     "r2",
+    "read_results",
     "regression_scores",
+    "results_frame",
     "retrieval_metrics",
+    "summarise",
+    "write_results",
 ]

@@ -116,6 +116,7 @@ def _subjects(n: int, seed: int) -> pd.DataFrame:
         "st_change": st_change.astype(int), "v_rprime": v_rprime.astype(int),
         "stiffness": stiffness.round(3), "stiff": (stiffness > 0.5).astype(int),
         "ptt_mean_ms": rng.uniform(195, 305, n).round(1),
+        "ppg_gain": rng.lognormal(0, 0.15, n).round(3),  # probe placement and perfusion
     })
 
 
@@ -258,7 +259,7 @@ def render(p: IcuPlan) -> Recording:
 
     # PPG: one pulse per beat a PTT after the R peak; VT beats barely perfuse.
     age_n = (a["age"] - 20) / 70
-    amp = ppg.pulse_amplitudes(rr, 1.0 if a["male"] else 0.85, rng) * np.where(p.vt, 0.12, 1.0)
+    amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(p.vt, 0.12, 1.0)
     pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n_p, PPG_FS)
     rates = p.rates
     t_p = np.arange(n_p) / PPG_FS
