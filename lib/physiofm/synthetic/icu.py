@@ -123,8 +123,8 @@ def _subjects(n: int, seed: int) -> pd.DataFrame:
 def _morphology(s: pd.Series, rng: np.random.Generator) -> ecg.Morphology:
     male = bool(s["male"])
     return ecg.Morphology(
-        r_mv=float(rng.lognormal(np.log(1.35 if male else 1.1), 0.12)),
-        qrs_ms=float(s["qrs_ms"]), qtc_s=0.40 if male else 0.425, pr_s=float(rng.uniform(0.14, 0.19)),
+        r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.15)),
+        qrs_ms=float(s["qrs_ms"]), qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)), pr_s=float(rng.uniform(0.14, 0.19)),
         t_mv=float(rng.uniform(0.28, 0.42)) * (-0.6 if s["st_change"] else 1.0),
         st_mv=0.15 if s["st_change"] else 0.0,
         v_rprime_mv=float(rng.uniform(0.35, 0.55)) if s["v_rprime"] else 0.0,
