@@ -49,8 +49,8 @@ class SyneCoPreprocess:
     """
 
     ecg: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "ecg_ii": ("II", "ECG_II", "ECG II"), "ecg_v": ("V", "V5", "ECG_V5", "ECG_V", "ECG V")})
-    ppg: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"ppg": ("PLETH", "Pleth", "PPG")})
+        "ecg_ii": ("ecg_ii", "II", "ECG_II", "ECG II"), "ecg_v": ("ecg_v", "V", "V5", "ECG_V5", "ECG_V", "ECG V")})
+    ppg: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"ppg": ("ppg", "PLETH", "Pleth", "PPG")})
     window_s: float = 10.0
     min_duration_s: float = 600.0     # minimum continuous recording
     max_gap_s: float = 0.1            # ours: shorter NaN runs do not break a span's continuity ...
@@ -126,8 +126,8 @@ class AnyPPGPreprocess:
     at the same rate. The SQI costs one neurokit2 call per window (about 10 ms); set ``sqi=False`` to skip.
     """
 
-    ppg: tuple[str, ...] = ("PLETH", "Pleth", "PPG")
-    ecg: tuple[str, ...] = ("II", "ECG_II", "ECG II", "ECG")
+    ppg: tuple[str, ...] = ("ppg", "PLETH", "Pleth", "PPG")
+    ecg: tuple[str, ...] = ("ecg_ii", "II", "ECG_II", "ECG II", "ECG")
     window_s: float = 10.0
     min_duration_s: float = 0.0
     max_gap_s: float = 2.5            # gaps up to 25 % of a window are filled, then counted as invalid

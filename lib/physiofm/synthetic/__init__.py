@@ -12,8 +12,11 @@ preprocessing and segmentation path runs on them), with subject and segment labe
 :mod:`physiofm.synthetic.proofs` checks that the structure is real.
 """
 
+from physiofm.synthetic import proofs
 from physiofm.synthetic.artefacts import ArtefactRates
 from physiofm.synthetic.cohort import Cohort
+from physiofm.synthetic.ecg12 import ecg12_cohort
 from physiofm.synthetic.icu import icu_cohort
+from physiofm.synthetic.psg import psg_cohort
 
-__all__ = ["ArtefactRates", "Cohort", "icu_cohort"]
+__all__ = ["ArtefactRates", "Cohort", "ecg12_cohort", "icu_cohort", "proofs", "psg_cohort"]

@@ -45,8 +45,9 @@ class ArtefactRates:
         return replace(self, scale=self.scale * factor)
 
 
-def poisson_events(duration_s: float, per_s: float, span_s: tuple[float, float],
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def poisson_events(
+    duration_s: float, per_s: float, span_s: tuple[float, float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Onsets and durations (s) of events at ``per_s`` events per second, fully inside the record."""
     k = rng.poisson(max(per_s, 0.0) * duration_s)
     dur = rng.uniform(*span_s, k)
@@ -65,10 +66,14 @@ def _lowpass_noise(n: int, fs: float, cutoff_hz: float, rng: np.random.Generator
     return np.interp(np.arange(n) / fs, np.arange(m) / grid_hz, x)
 
 
-def baseline_wander(n: int, fs: float, amp: float, rng: np.random.Generator, resp_hz: float = 0.25) -> np.ndarray:
+def baseline_wander(
+    n: int, fs: float, amp: float, rng: np.random.Generator, resp_hz: float = 0.25
+) -> np.ndarray:
     """(n,) slow drift (< 0.3 Hz) plus a respiratory component, total amplitude ~``amp``."""
     t = np.arange(n) / fs
-    return amp * (0.7 * _lowpass_noise(n, fs, 0.3, rng) + 0.5 * np.sin(2 * np.pi * resp_hz * t + rng.uniform(0, 6.3)))
+    return amp * (
+        0.7 * _lowpass_noise(n, fs, 0.3, rng) + 0.5 * np.sin(2 * np.pi * resp_hz * t + rng.uniform(0, 6.3))
+    )
 
 
 def powerline(n: int, fs: float, amp: float, mains_hz: float, rng: np.random.Generator) -> np.ndarray:
@@ -77,8 +82,15 @@ def powerline(n: int, fs: float, amp: float, mains_hz: float, rng: np.random.Gen
     return amp * np.sin(2 * np.pi * mains_hz * t + rng.uniform(0, 6.3))
 
 
-def bursts(n: int, fs: float, onsets: np.ndarray, durations: np.ndarray, amps: np.ndarray,
-           band_hz: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+def bursts(
+    n: int,
+    fs: float,
+    onsets: np.ndarray,
+    durations: np.ndarray,
+    amps: np.ndarray,
+    band_hz: tuple[float, float],
+    rng: np.random.Generator,
+) -> np.ndarray:
     """(n,) band-limited noise bursts with raised-cosine edges (muscle noise, motion)."""
     out = np.zeros(n)
     hi = min(band_hz[1], 0.45 * fs)
@@ -107,5 +119,7 @@ def blank(x: np.ndarray, fs: float, onsets: np.ndarray, durations: np.ndarray, k
 
 
 def event_rows(record_id: str, kind: str, channel: str, onsets, durations) -> list[dict]:
-    return [{"record_id": record_id, "onset": float(o), "duration": float(d), "kind": kind, "channel": channel}
-            for o, d in zip(onsets, durations, strict=True)]
+    return [
+        {"record_id": record_id, "onset": float(o), "duration": float(d), "kind": kind, "channel": channel}
+        for o, d in zip(onsets, durations, strict=True)
+    ]

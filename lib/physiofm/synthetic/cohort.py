@@ -57,8 +57,10 @@ class Cohort:
         return len(self.recordings)
 
     def __repr__(self) -> str:
-        return (f"Cohort({self.name!r}, {len(self.recordings)} records, {len(self.subjects)} subjects, "
-                f"{len(self.labels)} label rows)")
+        return (
+            f"Cohort({self.name!r}, {len(self.recordings)} records, {len(self.subjects)} subjects, "
+            f"{len(self.labels)} label rows)"
+        )
 
 
 class LazyLoader:

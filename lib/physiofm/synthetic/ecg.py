@@ -63,8 +63,15 @@ class Morphology:
     rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
 
 
-def hr_course(t: np.ndarray, hr_bpm: np.ndarray, rng: np.random.Generator, rsa: float = 0.04,
-              lf: float = 0.02, resp_hz: float = 0.25, smooth_s: float = 3.0) -> np.ndarray:
+def hr_course(
+    t: np.ndarray,
+    hr_bpm: np.ndarray,
+    rng: np.random.Generator,
+    rsa: float = 0.04,
+    lf: float = 0.02,
+    resp_hz: float = 0.25,
+    smooth_s: float = 3.0,
+) -> np.ndarray:
     """Instantaneous heart rate (bpm) on grid ``t`` (s, at :data:`GRID_HZ`) from a target course.
 
     ``rsa`` is the relative respiratory-sinus-arrhythmia amplitude, ``lf`` the relative SD of a slow
@@ -80,8 +87,13 @@ def hr_course(t: np.ndarray, hr_bpm: np.ndarray, rng: np.random.Generator, rsa: 
     return base * (1 + rsa * resp + slow)
 
 
-def beat_times(t: np.ndarray, hr_bpm: np.ndarray, rng: np.random.Generator,
-               irregularity: float = 0.0, jitter: float = 0.004) -> np.ndarray:
+def beat_times(
+    t: np.ndarray,
+    hr_bpm: np.ndarray,
+    rng: np.random.Generator,
+    irregularity: float = 0.0,
+    jitter: float = 0.004,
+) -> np.ndarray:
     """R-peak times (s) from an instantaneous heart-rate course ``hr_bpm`` on grid ``t``.
 
     ``irregularity`` is the coefficient of variation of the beat-to-beat phase steps (0 for sinus,
@@ -106,8 +118,14 @@ def _rotate(m: Morphology, direction: np.ndarray) -> np.ndarray:
     return m.rotation @ direction
 
 
-def beat_waves(r: np.ndarray, rr: np.ndarray, m: Morphology, rng: np.random.Generator,
-               p_wave: np.ndarray | None = None, gain: np.ndarray | None = None) -> list[Wave]:
+def beat_waves(
+    r: np.ndarray,
+    rr: np.ndarray,
+    m: Morphology,
+    rng: np.random.Generator,
+    p_wave: np.ndarray | None = None,
+    gain: np.ndarray | None = None,
+) -> list[Wave]:
     """Waves of K supraventricular beats with R peaks at ``r`` (s) and preceding intervals ``rr`` (s).
 
     ``p_wave`` (K,) bool switches the P wave per beat (False in AF); ``gain`` (K,) scales each beat
@@ -147,15 +165,23 @@ def beat_waves(r: np.ndarray, rr: np.ndarray, m: Morphology, rng: np.random.Gene
     return waves
 
 
-def ectopic_waves(r: np.ndarray, rr: np.ndarray, direction: np.ndarray, amp_mv: float,
-                  rng: np.random.Generator, qrs_sigma_s: float = 0.032) -> list[Wave]:
+def ectopic_waves(
+    r: np.ndarray,
+    rr: np.ndarray,
+    direction: np.ndarray,
+    amp_mv: float,
+    rng: np.random.Generator,
+    qrs_sigma_s: float = 0.032,
+) -> list[Wave]:
     """Wide ventricular beats (PVCs, ventricular tachycardia): no P wave, broad QRS, discordant T."""
     k = r.size
     ones = np.ones(k)
     g = amp_mv * (1 + 0.05 * rng.standard_normal(k))
     t_off = np.clip(0.30 * np.sqrt(np.clip(rr, 0.25, 2.0)), 0.16, 0.4)
-    return [Wave(r, qrs_sigma_s * ones, g[:, None] * direction[None, :]),
-            Wave(r + t_off, 0.06 * ones, -0.35 * g[:, None] * direction[None, :])]
+    return [
+        Wave(r, qrs_sigma_s * ones, g[:, None] * direction[None, :]),
+        Wave(r + t_off, 0.06 * ones, -0.35 * g[:, None] * direction[None, :]),
+    ]
 
 
 def render(waves: list[Wave], n: int, fs: float, support: float = 4.0) -> np.ndarray:
@@ -173,12 +199,13 @@ def render(waves: list[Wave], n: int, fs: float, support: float = 4.0) -> np.nda
             continue
         flat_idx = idx[ok]
         for d in range(dim):
-            out[d] += np.bincount(flat_idx, weights=(g * wv.vector[:, d:d + 1])[ok], minlength=n)
+            out[d] += np.bincount(flat_idx, weights=(g * wv.vector[:, d : d + 1])[ok], minlength=n)
     return out
 
 
-def fibrillatory_waves(n: int, fs: float, rng: np.random.Generator, amp_mv: float = 0.06,
-                       f_hz: float = 6.0) -> np.ndarray:
+def fibrillatory_waves(
+    n: int, fs: float, rng: np.random.Generator, amp_mv: float = 0.06, f_hz: float = 6.0
+) -> np.ndarray:
     """Atrial f-waves (n,) in mV: a 4-9 Hz oscillation whose rate and amplitude wander."""
     grid = np.arange(n) / fs
     sos = signal.butter(1, 0.5, fs=fs, output="sos")
@@ -189,7 +216,9 @@ def fibrillatory_waves(n: int, fs: float, rng: np.random.Generator, amp_mv: floa
     return amp_mv * env * (np.sin(phase) + 0.3 * np.sin(2 * phase + 1.0))
 
 
-def flutter_waves(n: int, fs: float, f_hz: float, rng: np.random.Generator, amp_mv: float = 0.15) -> np.ndarray:
+def flutter_waves(
+    n: int, fs: float, f_hz: float, rng: np.random.Generator, amp_mv: float = 0.15
+) -> np.ndarray:
     """Atrial-flutter sawtooth (n,) in mV at ``f_hz`` (~5 Hz, 300/min)."""
     ph = (np.arange(n) / fs * f_hz + rng.uniform(0, 1)) % 1.0
     return amp_mv * (0.5 - ph)

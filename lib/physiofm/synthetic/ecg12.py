@@ -34,38 +34,41 @@ DURATION_S = 10.0
 SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 
 # code: (description, kind, superclass, subclass)
-STATEMENTS = pd.DataFrame.from_records([
-    ("NORM", "normal ECG", "diagnostic", "NORM", "NORM"),
-    ("IMI", "inferior myocardial infarction", "diagnostic", "MI", "IMI"),
-    ("AMI", "anterior myocardial infarction", "diagnostic", "MI", "AMI"),
-    ("LMI", "lateral myocardial infarction", "diagnostic", "MI", "LMI"),
-    ("NDT", "non-diagnostic T abnormalities", "diagnostic", "STTC", "STTC"),
-    ("ISCAL", "ischemic in anterolateral leads", "diagnostic", "STTC", "ISCA"),
-    ("ISC_", "non-specific ischemic", "diagnostic", "STTC", "ISC_"),
-    ("CLBBB", "complete left bundle branch block", "diagnostic", "CD", "CLBBB"),
-    ("CRBBB", "complete right bundle branch block", "diagnostic", "CD", "CRBBB"),
-    ("IRBBB", "incomplete right bundle branch block", "diagnostic", "CD", "IRBBB"),
-    ("LAFB", "left anterior fascicular block", "diagnostic", "CD", "LAFB/LPFB"),
-    ("1AVB", "first degree AV block", "diagnostic", "CD", "_AVB"),
-    ("IVCD", "non-specific intraventricular conduction disturbance", "diagnostic", "CD", "IVCD"),
-    ("LVH", "left ventricular hypertrophy", "diagnostic", "HYP", "LVH"),
-    ("RVH", "right ventricular hypertrophy", "diagnostic", "HYP", "RHV"),
-    ("LAO/LAE", "left atrial overload/enlargement", "diagnostic", "HYP", "LAO/LAE"),
-    ("PVC", "ventricular premature complex", "form", None, None),
-    ("QWAVE", "Q waves present", "form", None, None),
-    ("INVT", "inverted T-waves", "form", None, None),
-    ("STD_", "non-specific ST depression", "form", None, None),
-    ("LVOLT", "low QRS voltages in the frontal and horizontal leads", "form", None, None),
-    ("HVOLT", "high QRS voltage", "form", None, None),
-    ("LPR", "prolonged PR interval", "form", None, None),
-    ("ABQRS", "abnormal QRS", "form", None, None),
-    ("SR", "sinus rhythm", "rhythm", None, None),
-    ("STACH", "sinus tachycardia", "rhythm", None, None),
-    ("SBRAD", "sinus bradycardia", "rhythm", None, None),
-    ("SARRH", "sinus arrhythmia", "rhythm", None, None),
-    ("AFIB", "atrial fibrillation", "rhythm", None, None),
-    ("AFLT", "atrial flutter", "rhythm", None, None),
-], columns=["code", "description", "kind", "diagnostic_class", "diagnostic_subclass"]).set_index("code")
+STATEMENTS = pd.DataFrame.from_records(
+    [
+        ("NORM", "normal ECG", "diagnostic", "NORM", "NORM"),
+        ("IMI", "inferior myocardial infarction", "diagnostic", "MI", "IMI"),
+        ("AMI", "anterior myocardial infarction", "diagnostic", "MI", "AMI"),
+        ("LMI", "lateral myocardial infarction", "diagnostic", "MI", "LMI"),
+        ("NDT", "non-diagnostic T abnormalities", "diagnostic", "STTC", "STTC"),
+        ("ISCAL", "ischemic in anterolateral leads", "diagnostic", "STTC", "ISCA"),
+        ("ISC_", "non-specific ischemic", "diagnostic", "STTC", "ISC_"),
+        ("CLBBB", "complete left bundle branch block", "diagnostic", "CD", "CLBBB"),
+        ("CRBBB", "complete right bundle branch block", "diagnostic", "CD", "CRBBB"),
+        ("IRBBB", "incomplete right bundle branch block", "diagnostic", "CD", "IRBBB"),
+        ("LAFB", "left anterior fascicular block", "diagnostic", "CD", "LAFB/LPFB"),
+        ("1AVB", "first degree AV block", "diagnostic", "CD", "_AVB"),
+        ("IVCD", "non-specific intraventricular conduction disturbance", "diagnostic", "CD", "IVCD"),
+        ("LVH", "left ventricular hypertrophy", "diagnostic", "HYP", "LVH"),
+        ("RVH", "right ventricular hypertrophy", "diagnostic", "HYP", "RHV"),
+        ("LAO/LAE", "left atrial overload/enlargement", "diagnostic", "HYP", "LAO/LAE"),
+        ("PVC", "ventricular premature complex", "form", None, None),
+        ("QWAVE", "Q waves present", "form", None, None),
+        ("INVT", "inverted T-waves", "form", None, None),
+        ("STD_", "non-specific ST depression", "form", None, None),
+        ("LVOLT", "low QRS voltages in the frontal and horizontal leads", "form", None, None),
+        ("HVOLT", "high QRS voltage", "form", None, None),
+        ("LPR", "prolonged PR interval", "form", None, None),
+        ("ABQRS", "abnormal QRS", "form", None, None),
+        ("SR", "sinus rhythm", "rhythm", None, None),
+        ("STACH", "sinus tachycardia", "rhythm", None, None),
+        ("SBRAD", "sinus bradycardia", "rhythm", None, None),
+        ("SARRH", "sinus arrhythmia", "rhythm", None, None),
+        ("AFIB", "atrial fibrillation", "rhythm", None, None),
+        ("AFLT", "atrial flutter", "rhythm", None, None),
+    ],
+    columns=["code", "description", "kind", "diagnostic_class", "diagnostic_subclass"],
+).set_index("code")
 
 _DIAGNOSES = {  # superclass: (prevalence, codes, code probabilities)
     "MI": (0.25, ("IMI", "AMI", "LMI"), (0.5, 0.35, 0.15)),
@@ -80,16 +83,29 @@ _PHRASES = {
     "SBRAD": ["sinus bradycardia"],
     "SARRH": ["sinus arrhythmia", "sinus rhythm with sinus arrhythmia"],
     "AFIB": ["atrial fibrillation", "atrial fibrillation with controlled ventricular response"],
-    "AFIB_RVR": ["atrial fibrillation with rapid ventricular response", "afib with rapid ventricular response"],
+    "AFIB_RVR": [
+        "atrial fibrillation with rapid ventricular response",
+        "afib with rapid ventricular response",
+    ],
     "AFIB_SVR": ["atrial fibrillation with slow ventricular response"],
     "AFLT": ["atrial flutter", "atrial flutter with variable a-v block"],
-    "IMI": ["inferior infarct - age undetermined", "possible inferior infarct - age undetermined",
-            "inferior infarct, old"],
-    "AMI": ["anterior infarct - age undetermined", "possible anterior infarct - age undetermined",
-            "anteroseptal infarct - age undetermined"],
+    "IMI": [
+        "inferior infarct - age undetermined",
+        "possible inferior infarct - age undetermined",
+        "inferior infarct, old",
+    ],
+    "AMI": [
+        "anterior infarct - age undetermined",
+        "possible anterior infarct - age undetermined",
+        "anteroseptal infarct - age undetermined",
+    ],
     "LMI": ["lateral infarct - age undetermined", "possible lateral infarct"],
     "NDT": ["nonspecific t wave abnormality", "t wave changes are nonspecific"],
-    "ISCAL": ["st-t changes", "anterolateral st-t changes suggest ischemia", "st depression, consider ischemia"],
+    "ISCAL": [
+        "st-t changes",
+        "anterolateral st-t changes suggest ischemia",
+        "st depression, consider ischemia",
+    ],
     "ISC_": ["st-t changes", "nonspecific st-t abnormality", "st-t wave abnormality"],
     "CLBBB": ["left bundle branch block", "lbbb"],
     "CRBBB": ["right bundle branch block", "rbbb"],
@@ -97,8 +113,11 @@ _PHRASES = {
     "LAFB": ["left anterior fascicular block", "left axis deviation"],
     "1AVB": ["1st degree a-v block", "first degree av block", "prolonged pr interval"],
     "IVCD": ["intraventricular conduction delay", "nonspecific intraventricular conduction delay"],
-    "LVH": ["left ventricular hypertrophy", "lvh with secondary repolarization abnormality",
-            "voltage criteria for left ventricular hypertrophy"],
+    "LVH": [
+        "left ventricular hypertrophy",
+        "lvh with secondary repolarization abnormality",
+        "voltage criteria for left ventricular hypertrophy",
+    ],
     "RVH": ["right ventricular hypertrophy"],
     "LAO/LAE": ["left atrial enlargement", "left atrial abnormality"],
     "PVC": ["with premature ventricular complexes", "ventricular premature complex", "pvc(s)"],
@@ -137,10 +156,14 @@ def _draw_codes(rng: np.random.Generator, age: float) -> list[str]:
 
 
 def _morphology(codes: list[str], male: bool, rng: np.random.Generator) -> ecg.Morphology:
-    m = ecg.Morphology(r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.18)),
-                       qrs_ms=float(rng.uniform(80, 100)), pr_s=float(rng.uniform(0.13, 0.19)),
-                       qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)), t_mv=float(rng.uniform(0.28, 0.42)),
-                       rotation=ecg.random_rotation(rng, 15))
+    m = ecg.Morphology(
+        r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.18)),
+        qrs_ms=float(rng.uniform(80, 100)),
+        pr_s=float(rng.uniform(0.13, 0.19)),
+        qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)),
+        t_mv=float(rng.uniform(0.28, 0.42)),
+        rotation=ecg.random_rotation(rng, 15),
+    )
     extra = m.extra
     for c in codes:
         if c == "IMI":  # initial superior force: Q in II, III, aVF; inferior T inversion
@@ -196,8 +219,9 @@ def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.
         r = ecg.beat_times(grid, np.full(grid.size, hr0), rng, jitter=0.0005)
     else:
         age_n = (age - 18) / 77
-        hr = ecg.hr_course(grid, np.full(grid.size, hr0), rng, rsa=0.15 if sarrh else 0.05 * (1 - 0.7 * age_n),
-                           lf=0.02)
+        hr = ecg.hr_course(
+            grid, np.full(grid.size, hr0), rng, rsa=0.15 if sarrh else 0.05 * (1 - 0.7 * age_n), lf=0.02
+        )
         r = ecg.beat_times(grid, hr, rng, irregularity=0.2 if atrial == "af" else 0.0)
     pvc = np.zeros(r.size, bool)
     if rng.random() < 0.06 and r.size > 4:  # one or two premature ventricular beats
@@ -205,8 +229,8 @@ def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.
         for k in rng.choice(inside, min(inside.size, int(rng.integers(1, 3))), replace=False):
             r[k] = r[k - 1] + 0.6 * (r[k] - r[k - 1])
             pvc[k] = True
-    if rng.random() < 0.04:
-        m.r_mv *= 0.35
+    if rng.random() < 0.04:  # low voltage: every wave is small (fluid, obesity, emphysema)
+        m.r_mv, m.p_mv, m.t_mv, m.st_mv = 0.35 * m.r_mv, 0.35 * m.p_mv, 0.35 * m.t_mv, 0.35 * m.st_mv
     inside = (r >= 0) & (r < DURATION_S)
     rate = 60.0 / np.diff(r[inside]).mean()
     if atrial == "af":
@@ -241,19 +265,30 @@ def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.
     scp.update({c: 0.0 for c in form + rhythm})
     supers = sorted({STATEMENTS.loc[c, "diagnostic_class"] for c in codes}, key=SUPERCLASSES.index)
     labels = {
-        "patient_id": patient, "age": round(age, 1), "sex": "M" if male else "F", "male": int(male),
-        "scp_codes": scp, "superclass": supers,
+        "patient_id": patient,
+        "age": round(age, 1),
+        "sex": "M" if male else "F",
+        "male": int(male),
+        "scp_codes": scp,
+        "superclass": supers,
         "subclass": sorted({STATEMENTS.loc[c, "diagnostic_subclass"] for c in codes}),
-        "form": form, "rhythm": rhythm, "heart_rate": round(rate, 1),
+        "form": form,
+        "rhythm": rhythm,
+        "heart_rate": round(rate, 1),
         **{s: int(s in supers) for s in SUPERCLASSES},
     }
     labels["report_statements"] = _report(codes, form, rhythm, rate, rng)
     labels["report"] = ". ".join(labels["report_statements"]) + "."
-    return Ecg12Plan(f"ecg12-{i:05d}", f"ptbp{patient:05d}", i, seed, m, r, pvc, atrial, flutter_hz, labels, rates)
+    return Ecg12Plan(
+        f"ecg12-{i:05d}", f"ptbp{patient:05d}", i, seed, m, r, pvc, atrial, flutter_hz, labels, rates
+    )
 
 
-def _report(codes: list[str], form: list[str], rhythm: list[str], rate: float, rng: np.random.Generator) -> list[str]:
+def _report(
+    codes: list[str], form: list[str], rhythm: list[str], rate: float, rng: np.random.Generator
+) -> list[str]:
     """Machine-report statements: rhythm first, findings in varying order, then a summary line."""
+
     def say(key: str) -> str:
         options = _PHRASES[key]
         # Machines repeat their stock phrase: the first synonym is the most frequent.
@@ -289,8 +324,9 @@ def render(p: Ecg12Plan) -> Recording:
     rr = np.diff(p.r, prepend=p.r[0] - 0.8)
     sup = ~p.pvc
     gain = 1 + 0.04 * np.sin(2 * np.pi * 0.25 * p.r + p.index)
-    waves = ecg.beat_waves(p.r[sup], rr[sup], p.morph, rng, p_wave=np.full(sup.sum(), p.atrial == "sinus"),
-                           gain=gain[sup])
+    waves = ecg.beat_waves(
+        p.r[sup], rr[sup], p.morph, rng, p_wave=np.full(sup.sum(), p.atrial == "sinus"), gain=gain[sup]
+    )
     if p.pvc.any():
         waves += ecg.ectopic_waves(p.r[p.pvc], rr[p.pvc], dipole.VT_DIRECTIONS[p.index % 3], 1.4, rng)
     vcg = ecg.render(waves, n, FS)
@@ -308,9 +344,18 @@ def render(p: Ecg12Plan) -> Recording:
     for name, x in leads.items():
         x = x + art.baseline_wander(n, FS, bw, rng) + mains + rates.white_mv * rng.standard_normal(n)
         signals[name] = x.astype(np.float32)
-    return Recording(p.record_id, p.subject_id, SOURCE, signals, dict.fromkeys(signals, FS),
-                     dict.fromkeys(signals, "mV"), 0.0, dict(p.labels),
-                     None, {"r_peaks_s": p.r[(p.r >= 0) & (p.r < DURATION_S)]})
+    return Recording(
+        p.record_id,
+        p.subject_id,
+        SOURCE,
+        signals,
+        dict.fromkeys(signals, FS),
+        dict.fromkeys(signals, "mV"),
+        0.0,
+        dict(p.labels),
+        None,
+        {"r_peaks_s": p.r[(p.r >= 0) & (p.r < DURATION_S)]},
+    )
 
 
 def _stratified_folds(keys: list[str], rng: np.random.Generator, folds: int = 10) -> np.ndarray:
@@ -322,8 +367,9 @@ def _stratified_folds(keys: list[str], rng: np.random.Generator, folds: int = 10
     return fold
 
 
-def ecg12_cohort(n_subjects: int, seed: int, records_per_subject: float = 1.15,
-                 artefacts: art.ArtefactRates | None = None) -> Cohort:
+def ecg12_cohort(
+    n_subjects: int, seed: int, records_per_subject: float = 1.15, artefacts: art.ArtefactRates | None = None
+) -> Cohort:
     """PTB-XL-like 10-s 12-lead ECGs at 500 Hz with SCP statements, folds and machine reports.
 
     Args:
@@ -340,7 +386,9 @@ def ecg12_cohort(n_subjects: int, seed: int, records_per_subject: float = 1.15,
     """
     check_positive("ecg12_cohort", n_subjects=n_subjects, records_per_subject=records_per_subject)
     if records_per_subject < 1:
-        raise ValueError(f"synthetic ecg12_cohort: records_per_subject must be >= 1, got {records_per_subject}")
+        raise ValueError(
+            f"synthetic ecg12_cohort: records_per_subject must be >= 1, got {records_per_subject}"
+        )
     rates = art.ArtefactRates() if artefacts is None else artefacts
     rng = rng_for(seed, "ecg12", -1, "subjects")
     age = np.clip(rng.normal(60, 17, n_subjects), 18, 95)
@@ -352,20 +400,39 @@ def ecg12_cohort(n_subjects: int, seed: int, records_per_subject: float = 1.15,
             p = _record(i, pat, float(age[pat]), bool(male[pat]), seed, rates)
             plans[p.record_id] = p
             i += 1
-    records = pd.DataFrame([{"record_id": p.record_id, "subject_id": p.subject_id, "ecg_id": p.index + 1,
-                             **p.labels} for p in plans.values()])
-    keys = records.groupby("patient_id")["superclass"].agg(lambda s: "|".join(sorted({c for x in s for c in x})))
+    records = pd.DataFrame(
+        [
+            {"record_id": p.record_id, "subject_id": p.subject_id, "ecg_id": p.index + 1, **p.labels}
+            for p in plans.values()
+        ]
+    )
+    keys = records.groupby("patient_id")["superclass"].agg(
+        lambda s: "|".join(sorted({c for x in s for c in x}))
+    )
     folds = _stratified_folds(list(keys.to_numpy()), rng_for(seed, "ecg12", -1, "split"))
     records["strat_fold"] = records["patient_id"].map(dict(zip(keys.index, folds, strict=True)))
     for p in plans.values():
         p.labels["strat_fold"] = int(records.loc[records["record_id"] == p.record_id, "strat_fold"].iloc[0])
-    subjects = (records.groupby("subject_id", sort=True)
-                .agg(patient_id=("patient_id", "first"), age=("age", "first"), sex=("sex", "first"),
-                     male=("male", "first"), strat_fold=("strat_fold", "first"), n_records=("record_id", "size"))
-                .reset_index())
-    info = {"channels": list(dipole.LEADS_12), "fs": dict.fromkeys(dipole.LEADS_12, FS), "duration_s": DURATION_S,
-            "statements": STATEMENTS.copy(), "superclasses": SUPERCLASSES,
-            "split": {"train": list(range(1, 9)), "val": [9], "test": [10]}}
+    subjects = (
+        records.groupby("subject_id", sort=True)
+        .agg(
+            patient_id=("patient_id", "first"),
+            age=("age", "first"),
+            sex=("sex", "first"),
+            male=("male", "first"),
+            strat_fold=("strat_fold", "first"),
+            n_records=("record_id", "size"),
+        )
+        .reset_index()
+    )
+    info = {
+        "channels": list(dipole.LEADS_12),
+        "fs": dict.fromkeys(dipole.LEADS_12, FS),
+        "duration_s": DURATION_S,
+        "statements": STATEMENTS.copy(),
+        "superclasses": SUPERCLASSES,
+        "split": {"train": list(range(1, 9)), "val": [9], "test": [10]},
+    }
     events = pd.DataFrame(columns=["record_id", "onset", "duration", "kind", "channel"])
     labels = records.assign(onset=0.0, duration=DURATION_S)
     rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"]})

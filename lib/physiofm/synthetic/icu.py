@@ -107,32 +107,53 @@ def _subjects(n: int, seed: int) -> pd.DataFrame:
     v_rprime = rng.random(n) < 0.3
     stiffness = rng.uniform(0, 1, n)
     qrs = np.where(conduction, rng.uniform(130, 165, n), rng.uniform(80, 100, n))
-    return pd.DataFrame({
-        "subject_id": [f"icu-s{i:04d}" for i in range(n)],
-        "sex": np.where(male, "M", "F"), "male": male.astype(int), "age": age.round(1),
-        "hr_rest": np.clip(rng.normal(76, 11, n) + 4 * ~male, 50, 105).round(1),
-        "rhythm": np.where(af, "af", "sinus"), "af": af.astype(int),
-        "qrs_ms": qrs.round(1), "conduction": conduction.astype(int),
-        "st_change": st_change.astype(int), "v_rprime": v_rprime.astype(int),
-        "stiffness": stiffness.round(3), "stiff": (stiffness > 0.5).astype(int),
-        "ptt_mean_ms": rng.uniform(195, 305, n).round(1),
-        "ppg_gain": rng.lognormal(0, 0.15, n).round(3),  # probe placement and perfusion
-    })
+    return pd.DataFrame(
+        {
+            "subject_id": [f"icu-s{i:04d}" for i in range(n)],
+            "sex": np.where(male, "M", "F"),
+            "male": male.astype(int),
+            "age": age.round(1),
+            "hr_rest": np.clip(rng.normal(76, 11, n) + 4 * ~male, 50, 105).round(1),
+            "rhythm": np.where(af, "af", "sinus"),
+            "af": af.astype(int),
+            "qrs_ms": qrs.round(1),
+            "conduction": conduction.astype(int),
+            "st_change": st_change.astype(int),
+            "v_rprime": v_rprime.astype(int),
+            "stiffness": stiffness.round(3),
+            "stiff": (stiffness > 0.5).astype(int),
+            "ptt_mean_ms": rng.uniform(195, 305, n).round(1),
+            "ppg_gain": rng.lognormal(0, 0.15, n).round(3),  # probe placement and perfusion
+        }
+    )
 
 
 def _morphology(s: pd.Series, rng: np.random.Generator) -> ecg.Morphology:
     male = bool(s["male"])
     return ecg.Morphology(
         r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.15)),
-        qrs_ms=float(s["qrs_ms"]), qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)), pr_s=float(rng.uniform(0.14, 0.19)),
+        qrs_ms=float(s["qrs_ms"]),
+        qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)),
+        pr_s=float(rng.uniform(0.14, 0.19)),
         t_mv=float(rng.uniform(0.28, 0.42)) * (-0.6 if s["st_change"] else 1.0),
         st_mv=0.15 if s["st_change"] else 0.0,
         v_rprime_mv=float(rng.uniform(0.35, 0.55)) if s["v_rprime"] else 0.0,
-        lbbb=0.5 if s["conduction"] else 0.0, rotation=ecg.random_rotation(rng, 12))
+        lbbb=0.5 if s["conduction"] else 0.0,
+        rotation=ecg.random_rotation(rng, 12),
+    )
 
 
-def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float, alarms_per_hour: float,
-          rates: art.ArtefactRates, leads: tuple[str, ...], v_lead: str) -> IcuPlan:
+def _plan(
+    s: pd.Series,
+    index: int,
+    seed: int,
+    duration_s: float,
+    block_s: float,
+    alarms_per_hour: float,
+    rates: art.ArtefactRates,
+    leads: tuple[str, ...],
+    v_lead: str,
+) -> IcuPlan:
     rng = rng_for(seed, "icu", index, "plan")
     rid = f"icu{index:04d}"
     onsets = block_edges(duration_s, block_s)
@@ -156,12 +177,16 @@ def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float
     # Heart-rate course on a grid with 2 s of pre-roll, then R peaks.
     grid = np.arange(-2.0, duration_s + 1.0, 1 / ecg.GRID_HZ)
     b_of_grid = np.clip((grid // block_s).astype(int), 0, nb - 1)
-    hr = ecg.hr_course(grid, hr_block[b_of_grid], rng, rsa=0.06 * (1 - 0.75 * age_n), lf=0.03 * (1 - 0.6 * age_n))
+    hr = ecg.hr_course(
+        grid, hr_block[b_of_grid], rng, rsa=0.06 * (1 - 0.75 * age_n), lf=0.03 * (1 - 0.6 * age_n)
+    )
     r = ecg.beat_times(grid, hr, rng, irregularity=0.2 if s["af"] else 0.0)
 
     # Alarms: at most one per block, never in the first block.
     n_alarm = min(rng.poisson(alarms_per_hour * duration_s / 3600), max(nb - 1, 0))
-    alarm_blocks = np.sort(rng.choice(np.arange(1, nb), n_alarm, replace=False)) if n_alarm else np.array([], int)
+    alarm_blocks = (
+        np.sort(rng.choice(np.arange(1, nb), n_alarm, replace=False)) if n_alarm else np.array([], int)
+    )
     alarm = np.array(["none"] * nb, dtype=object)
     vt = np.zeros(r.size, bool)
     ev = []
@@ -183,8 +208,15 @@ def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float
             fa[0].append(on)
             fa[1].append(dur)
             fa[2].append(rng.uniform(0.8, 1.5))
-            ev.append({"record_id": rid, "onset": on, "duration": dur, "kind": "false_alarm_artefact",
-                       "channel": "ECG"})
+            ev.append(
+                {
+                    "record_id": rid,
+                    "onset": on,
+                    "duration": dur,
+                    "kind": "false_alarm_artefact",
+                    "channel": "ECG",
+                }
+            )
     b_of_beat = np.clip((r // block_s).astype(int), 0, nb - 1)
     ptt = ptt_block[b_of_beat] / 1000 + rng.normal(0, 0.002, r.size)
 
@@ -196,12 +228,24 @@ def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float
     mot = (*mot, rng.uniform(0.5, 2.0, mot[0].size))
     ev += art.event_rows(rid, "muscle", "ECG", *mus[:2]) + art.event_rows(rid, "motion", "PPG", *mot[:2])
     for ch in ("II", "V"):
-        ev += art.event_rows(rid, "dropout", ch, *art.poisson_events(
-            duration_s, sc * rates.dropout_per_hour / 3600, rates.span_s, rng))
-        ev += art.event_rows(rid, "flatline", ch, *art.poisson_events(
-            duration_s, sc * rates.flatline_per_hour / 3600, rates.span_s, rng))
-    ev += art.event_rows(rid, "dropout", "PPG", *art.poisson_events(
-        duration_s, sc * rates.ppg_dropout_per_hour / 3600, rates.span_s, rng))
+        ev += art.event_rows(
+            rid,
+            "dropout",
+            ch,
+            *art.poisson_events(duration_s, sc * rates.dropout_per_hour / 3600, rates.span_s, rng),
+        )
+        ev += art.event_rows(
+            rid,
+            "flatline",
+            ch,
+            *art.poisson_events(duration_s, sc * rates.flatline_per_hour / 3600, rates.span_s, rng),
+        )
+    ev += art.event_rows(
+        rid,
+        "dropout",
+        "PPG",
+        *art.poisson_events(duration_s, sc * rates.ppg_dropout_per_hour / 3600, rates.span_s, rng),
+    )
     events = pd.DataFrame(ev, columns=["record_id", "onset", "duration", "kind", "channel"])
 
     # Block annotations: heart rate from the beats actually generated.
@@ -220,18 +264,45 @@ def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float
         return out
 
     sbp = sbp_from_ptt(ptt_block)
-    blocks = pd.DataFrame({
-        "onset": onsets, "duration": block_s, "heart_rate": hr_meas.round(2),
-        "rhythm": np.where(vt_block, "vt", s["rhythm"]), "activity": np.array(ACTIVITIES)[act],
-        "ptt_ms": ptt_block.round(1), "sbp": sbp.round(1),
-        "dbp": (0.55 * sbp + 12 + rng.normal(0, 2, nb)).round(1), "hypertensive": (sbp >= 140).astype(int),
-        "alarm": alarm,
-        "ecg_artefact": touched(["muscle", "dropout", "flatline", "false_alarm_artefact"], ["ECG", "II", "V"]),
-        "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (_ACT_MOTION[act] < 0.2)).astype(int),
-    })
+    blocks = pd.DataFrame(
+        {
+            "onset": onsets,
+            "duration": block_s,
+            "heart_rate": hr_meas.round(2),
+            "rhythm": np.where(vt_block, "vt", s["rhythm"]),
+            "activity": np.array(ACTIVITIES)[act],
+            "ptt_ms": ptt_block.round(1),
+            "sbp": sbp.round(1),
+            "dbp": (0.55 * sbp + 12 + rng.normal(0, 2, nb)).round(1),
+            "hypertensive": (sbp >= 140).astype(int),
+            "alarm": alarm,
+            "ecg_artefact": touched(
+                ["muscle", "dropout", "flatline", "false_alarm_artefact"], ["ECG", "II", "V"]
+            ),
+            "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (_ACT_MOTION[act] < 0.2)).astype(int),
+        }
+    )
     attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}
-    return IcuPlan(rid, s["subject_id"], index, seed, duration_s, attrs, _morphology(s, rng), r, vt, ptt,
-                   blocks, events, mus, tuple(map(np.asarray, fa)), mot, leads, v_lead, rates)
+    return IcuPlan(
+        rid,
+        s["subject_id"],
+        index,
+        seed,
+        duration_s,
+        attrs,
+        _morphology(s, rng),
+        r,
+        vt,
+        ptt,
+        blocks,
+        events,
+        mus,
+        tuple(map(np.asarray, fa)),
+        mot,
+        leads,
+        v_lead,
+        rates,
+    )
 
 
 def _vt_waves(p: IcuPlan, rng: np.random.Generator) -> list[ecg.Wave]:
@@ -247,7 +318,9 @@ def render(p: IcuPlan) -> Recording:
     rr = np.diff(p.r, prepend=p.r[0] - 60 / a["hr_rest"])
     sup = ~p.vt
     gain = 1 + 0.05 * np.sin(2 * np.pi * 0.25 * p.r + p.index)
-    waves = ecg.beat_waves(p.r[sup], rr[sup], p.morph, rng, p_wave=np.full(sup.sum(), not a["af"]), gain=gain[sup])
+    waves = ecg.beat_waves(
+        p.r[sup], rr[sup], p.morph, rng, p_wave=np.full(sup.sum(), not a["af"]), gain=gain[sup]
+    )
     if p.vt.any():
         waves += _vt_waves(p, rng)
     vcg = ecg.render(waves, n_e, ECG_FS)
@@ -259,7 +332,9 @@ def render(p: IcuPlan) -> Recording:
 
     # PPG: one pulse per beat a PTT after the R peak; VT beats barely perfuse.
     age_n = (a["age"] - 20) / 70
-    amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(p.vt, 0.12, 1.0)
+    amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(
+        p.vt, 0.12, 1.0
+    )
     pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n_p, PPG_FS)
     rates = p.rates
     t_p = np.arange(n_p) / PPG_FS
@@ -308,14 +383,34 @@ def render(p: IcuPlan) -> Recording:
     signals["PPG"] = pw.astype(np.float32)
     fs = {c: (PPG_FS if c == "PPG" else ECG_FS) for c in signals}
     units = {c: ("NU" if c == "PPG" else "mV") for c in signals}
-    return Recording(p.record_id, p.subject_id, SOURCE, signals, fs, units, 0.0, dict(p.attrs),
-                     p.blocks.copy(), {"v_lead": p.v_lead, "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)], "ptt_threshold_ms":
-                                       PTT_THRESHOLD_MS})
+    return Recording(
+        p.record_id,
+        p.subject_id,
+        SOURCE,
+        signals,
+        fs,
+        units,
+        0.0,
+        dict(p.attrs),
+        p.blocks.copy(),
+        {
+            "v_lead": p.v_lead,
+            "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)],
+            "ptt_threshold_ms": PTT_THRESHOLD_MS,
+        },
+    )
 
 
-def icu_cohort(n_subjects: int, seed: int, duration_s: float = 720.0, block_s: float = 10.0,
-               twelve_lead: bool = False, v_lead: str = "V1", alarms_per_hour: float = 15.0,
-               artefacts: art.ArtefactRates | None = None) -> Cohort:
+def icu_cohort(
+    n_subjects: int,
+    seed: int,
+    duration_s: float = 720.0,
+    block_s: float = 10.0,
+    twelve_lead: bool = False,
+    v_lead: str = "V1",
+    alarms_per_hour: float = 15.0,
+    artefacts: art.ArtefactRates | None = None,
+) -> Cohort:
     """Co-recorded ECG (II, V at 500 Hz) + PPG (125 Hz) cohort, one record per subject.
 
     Args:
@@ -334,7 +429,9 @@ def icu_cohort(n_subjects: int, seed: int, duration_s: float = 720.0, block_s: f
     """
     check_positive("icu_cohort", n_subjects=n_subjects, duration_s=duration_s, block_s=block_s)
     if duration_s < block_s:
-        raise ValueError(f"synthetic icu_cohort: duration_s={duration_s} is shorter than one block ({block_s} s)")
+        raise ValueError(
+            f"synthetic icu_cohort: duration_s={duration_s} is shorter than one block ({block_s} s)"
+        )
     if v_lead not in {f"V{k}" for k in range(1, 7)}:
         raise ValueError(f"synthetic icu_cohort: v_lead must be one of V1..V6, got {v_lead!r}")
     rates = art.ArtefactRates() if artefacts is None else artefacts
@@ -351,19 +448,35 @@ def icu_cohort(n_subjects: int, seed: int, duration_s: float = 720.0, block_s: f
     subjects["hypertensive"] = (subjects["sbp"] >= 140).astype(int)
     for p in plans.values():
         row = subjects.loc[subjects["subject_id"] == p.subject_id].iloc[0]
-        p.attrs.update(ptt_ms=float(row["ptt_ms"]), sbp=float(row["sbp"]), hypertensive=int(row["hypertensive"]))
-    records = pd.DataFrame([{"record_id": p.record_id, **p.attrs, "duration_s": duration_s} for p in plans.values()])
-    labels = pd.concat([p.blocks.assign(record_id=p.record_id, subject_id=p.subject_id) for p in plans.values()],
-                       ignore_index=True)
-    events = pd.concat([p.events.assign(subject_id=p.subject_id) for p in plans.values()], ignore_index=True)
+        p.attrs.update(
+            ptt_ms=float(row["ptt_ms"]), sbp=float(row["sbp"]), hypertensive=int(row["hypertensive"])
+        )
+    records = pd.DataFrame(
+        [{"record_id": p.record_id, **p.attrs, "duration_s": duration_s} for p in plans.values()]
+    )
+    labels = pd.concat(
+        [p.blocks.assign(record_id=p.record_id, subject_id=p.subject_id) for p in plans.values()],
+        ignore_index=True,
+    )
+    parts = [p.events.assign(subject_id=p.subject_id) for p in plans.values() if len(p.events)]
+    empty = next(iter(plans.values())).events.assign(subject_id="")
+    events = pd.concat(parts, ignore_index=True) if parts else empty
     channels = ["II", "V", *[x for x in leads if x not in ("II", "V")], "PPG"]
     info = {
-        "channels": channels, "fs": {c: (PPG_FS if c == "PPG" else ECG_FS) for c in channels},
-        "v_lead": v_lead, "block_s": block_s, "ptt_threshold_ms": PTT_THRESHOLD_MS, "activities": ACTIVITIES,
-        "structure": {"redundant": ["heart_rate", "af"], "ecg_unique": ["conduction", "st_change"],
-                      "v_lead_unique": ["v_rprime"], "ppg_unique": ["stiff", "stiffness"],
-                      "synergistic": ["hypertensive", "sbp", "dbp", "ptt_ms"], "mixed": ["sex", "age", "activity",
-                                                                                         "alarm"]},
+        "channels": channels,
+        "fs": {c: (PPG_FS if c == "PPG" else ECG_FS) for c in channels},
+        "v_lead": v_lead,
+        "block_s": block_s,
+        "ptt_threshold_ms": PTT_THRESHOLD_MS,
+        "activities": ACTIVITIES,
+        "structure": {
+            "redundant": ["heart_rate", "af"],
+            "ecg_unique": ["conduction", "st_change"],
+            "v_lead_unique": ["v_rprime"],
+            "ppg_unique": ["stiff", "stiffness"],
+            "synergistic": ["hypertensive", "sbp", "dbp", "ptt_ms"],
+            "mixed": ["sex", "age", "activity", "alarm"],
+        },
     }
     rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"]})
     return Cohort(SOURCE, rs, subjects, labels, events, info)

@@ -18,7 +18,9 @@ import numpy as np
 from physiofm.synthetic.ecg import Wave, render
 
 
-def pulse_waves(foot: np.ndarray, amp: np.ndarray, rr: np.ndarray, stiffness: float, age_norm: float) -> list[Wave]:
+def pulse_waves(
+    foot: np.ndarray, amp: np.ndarray, rr: np.ndarray, stiffness: float, age_norm: float
+) -> list[Wave]:
     """Waves of K pulses with feet at ``foot`` (s) and heights ``amp`` (NU).
 
     Args:
@@ -37,9 +39,11 @@ def pulse_waves(foot: np.ndarray, amp: np.ndarray, rr: np.ndarray, stiffness: fl
     a_ref = 0.30 + 0.45 * stiffness
     a_dia = 0.32 * (1 - 0.6 * stiffness) * (1 - 0.4 * age_norm)
     col = amp[:, None]
-    return [Wave(c_sys, s_sys, col),
-            Wave(c_ref, 0.055 * ones, a_ref * col),
-            Wave(c_dia, 0.07 * ones * np.sqrt(rr_c / 0.8), a_dia * col)]
+    return [
+        Wave(c_sys, s_sys, col),
+        Wave(c_ref, 0.055 * ones, a_ref * col),
+        Wave(c_dia, 0.07 * ones * np.sqrt(rr_c / 0.8), a_dia * col),
+    ]
 
 
 def render_ppg(waves: list[Wave], n: int, fs: float) -> np.ndarray:

@@ -14,8 +14,8 @@
 
 from __future__ import annotations
 
-import numpy as np
 import neurokit2 as nk
+import numpy as np
 import pandas as pd
 from scipy import signal
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -47,7 +47,7 @@ def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
     """
     x = _fill_nan(np.asarray(x, float))
     pad = min(int(2 * fs), x.size - 1)
-    xp = np.concatenate([x[pad:0:-1], x, x[-2:-pad - 2:-1]])
+    xp = np.concatenate([x[pad:0:-1], x, x[-2 : -pad - 2 : -1]])
     sr = int(round(fs))
     _, info = nk.ecg_peaks(nk.ecg_clean(xp, sampling_rate=sr), sampling_rate=sr)
     idx = np.asarray(info["ECG_R_Peaks"], dtype=np.int64) - pad
@@ -76,11 +76,13 @@ def pulse_feet(ppg: np.ndarray, fs: float, min_interval_s: float = 0.27) -> np.n
     slope = y1 - 0.25 * (y0 - y2) * shift
     level = np.interp(t_slope * fs, np.arange(x.size), x)
     look = int(0.25 * fs)
-    lows = np.array([x[max(0, i - look):i + 1].min() for i in idx]) if idx.size else np.array([])
+    lows = np.array([x[max(0, i - look) : i + 1].min() for i in idx]) if idx.size else np.array([])
     return t_slope - (level - lows) / slope
 
 
-def transit_times(r: np.ndarray, feet: np.ndarray, lo: float = 0.08, hi: float = 0.45) -> tuple[np.ndarray, np.ndarray]:
+def transit_times(
+    r: np.ndarray, feet: np.ndarray, lo: float = 0.08, hi: float = 0.45
+) -> tuple[np.ndarray, np.ndarray]:
     """(foot times, delays) pairing each pulse foot with the last R peak ``lo``..``hi`` s before it."""
     if r.size == 0 or feet.size == 0:
         return np.array([]), np.array([])
@@ -149,8 +151,9 @@ def ptt_agreement(cohort: Cohort, records: int | None = None) -> pd.DataFrame:
         ft, delay = transit_times(r, pulse_feet(rec.signals["PPG"], rec.fs["PPG"]))
         df = ann[["onset", "ptt_ms"]].rename(columns={"ptt_ms": "latent_ptt_ms"})
         df["measured_ptt_ms"] = 1000 * _per_block(ft, delay, ann["onset"].to_numpy(), block_s, np.median)
-        df["clean"] = ((~ann["ecg_artefact"].astype(bool)) & ann["ppg_quality"].eq(1)
-                       & ann["alarm"].eq("none")).to_numpy()
+        df["clean"] = (
+            (~ann["ecg_artefact"].astype(bool)) & ann["ppg_quality"].eq(1) & ann["alarm"].eq("none")
+        ).to_numpy()
         df.insert(0, "record_id", rec.record_id)
         rows.append(df)
     out = pd.concat(rows, ignore_index=True)
@@ -179,10 +182,12 @@ def _ecg_features(x: np.ndarray, fs: float, onsets: np.ndarray, block_s: float, 
             idx = np.clip(np.round((rb[:, None] + offs[None, :]) * fs).astype(int), 0, x.size - 1)
             tmpl = np.median(xf[idx], axis=0)
             f.update({f"t{k:02d}": v for k, v in enumerate(tmpl)})
-            seg = xf[int(on * fs):int((on + block_s) * fs)]
+            seg = xf[int(on * fs) : int((on + block_s) * fs)]
             d = np.abs(np.diff(seg))
             f.update(sd=seg.std(), ptp=np.ptp(seg), deriv=d.mean())
-            around = np.clip(np.round(rb * fs).astype(int)[:, None] + np.arange(-40, 41)[None, :], 0, x.size - 1)
+            around = np.clip(
+                np.round(rb * fs).astype(int)[:, None] + np.arange(-40, 41)[None, :], 0, x.size - 1
+            )
             env = np.median(np.abs(np.gradient(xf[around], axis=1)), axis=0)
             f["qrs_width"] = (env > 0.3 * env.max()).sum() / fs
         feats.append(f)
@@ -208,8 +213,10 @@ def _ppg_features(x: np.ndarray, fs: float, onsets: np.ndarray, block_s: float) 
             amp = pulses.max(axis=1)
             tmpl = np.median(pulses / np.maximum(amp[:, None], 1e-6), axis=0)
             f.update({f"p{k:02d}": v for k, v in enumerate(tmpl)})
-            f.update(amp=np.median(amp), amp_cv=amp.std() / max(amp.mean(), 1e-6), t_peak=offs[np.argmax(tmpl)])
-            seg = xf[int(on * fs):int((on + block_s) * fs)]
+            f.update(
+                amp=np.median(amp), amp_cv=amp.std() / max(amp.mean(), 1e-6), t_peak=offs[np.argmax(tmpl)]
+            )
+            seg = xf[int(on * fs) : int((on + block_s) * fs)]
             fr, p = signal.welch(seg, fs, nperseg=min(256, seg.size))
             tot = p.sum() + 1e-12
             f.update(sd=seg.std(), lf=p[fr < 0.6].sum() / tot, hf=p[fr > 4].sum() / tot)
@@ -233,10 +240,12 @@ def block_features(rec: Recording) -> pd.DataFrame:
     """
     ann = rec.annotations
     onsets, block_s = ann["onset"].to_numpy(), float(ann["duration"].iloc[0])
-    parts = [_ecg_features(rec.signals["II"], rec.fs["II"], onsets, block_s, "ii_"),
-             _ecg_features(rec.signals["V"], rec.fs["V"], onsets, block_s, "v_"),
-             _ppg_features(rec.signals["PPG"], rec.fs["PPG"], onsets, block_s),
-             _cross_features(rec, onsets, block_s)]
+    parts = [
+        _ecg_features(rec.signals["II"], rec.fs["II"], onsets, block_s, "ii_"),
+        _ecg_features(rec.signals["V"], rec.fs["V"], onsets, block_s, "v_"),
+        _ppg_features(rec.signals["PPG"], rec.fs["PPG"], onsets, block_s),
+        _cross_features(rec, onsets, block_s),
+    ]
     out = pd.concat(parts, axis=1)
     out.insert(0, "onset", onsets)
     out.insert(0, "subject_id", rec.subject_id)
@@ -244,18 +253,29 @@ def block_features(rec: Recording) -> pd.DataFrame:
     return out
 
 
-CHANNEL_SETS = {"II": ("ii_",), "V": ("v_",), "ECG (II+V)": ("ii_", "v_"), "PPG": ("ppg_",),
-                "ECG+PPG": ("ii_", "v_", "ppg_", "x_")}
+CHANNEL_SETS = {
+    "II": ("ii_",),
+    "V": ("v_",),
+    "ECG (II+V)": ("ii_", "v_"),
+    "PPG": ("ppg_",),
+    "ECG+PPG": ("ii_", "v_", "ppg_", "x_"),
+}
 BINARY_LABELS = ("hypertensive", "stiff", "conduction", "st_change", "v_rprime", "af", "male")
 
 
 def cohort_features(cohort: Cohort) -> pd.DataFrame:
     """:func:`block_features` of every recording, joined to the block and subject labels."""
-    feats = pd.concat([block_features(rec) for rec in tqdm(cohort.recordings, desc="features",
-                                                           disable=len(cohort.recordings) < 20)],
-                      ignore_index=True)
+    feats = pd.concat(
+        [
+            block_features(rec)
+            for rec in tqdm(cohort.recordings, desc="features", disable=len(cohort.recordings) < 20)
+        ],
+        ignore_index=True,
+    )
     lab = cohort.labels.drop(columns=["duration"])
-    subj = cohort.subjects.drop(columns=[c for c in cohort.subjects.columns if c in lab.columns and c != "subject_id"])
+    subj = cohort.subjects.drop(
+        columns=[c for c in cohort.subjects.columns if c in lab.columns and c != "subject_id"]
+    )
     return feats.merge(lab, on=["record_id", "subject_id", "onset"]).merge(subj, on="subject_id")
 
 
@@ -273,8 +293,9 @@ def grouped_auroc(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, folds: int
         for tr, te in cv.split(x, y, groups):
             if len(np.unique(y[te])) < 2:
                 continue
-            clf = HistGradientBoostingClassifier(max_iter=60, learning_rate=0.15, max_leaf_nodes=15,
-                                                 min_samples_leaf=20, random_state=seed)
+            clf = HistGradientBoostingClassifier(
+                max_iter=60, learning_rate=0.15, max_leaf_nodes=15, min_samples_leaf=20, random_state=seed
+            )
             clf.fit(x.iloc[tr], y[tr])
             scores.append(roc_auc_score(y[te], clf.predict_proba(x.iloc[te])[:, 1]))
     if not scores:
@@ -282,8 +303,9 @@ def grouped_auroc(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, folds: int
     return float(np.mean(scores))
 
 
-def information_structure(features: pd.DataFrame, labels=BINARY_LABELS, channel_sets=None,
-                          clean_only: bool = True) -> pd.DataFrame:
+def information_structure(
+    features: pd.DataFrame, labels=BINARY_LABELS, channel_sets=None, clean_only: bool = True
+) -> pd.DataFrame:
     """AUROC (rows: labels, columns: channel sets) of the same classifier on each channel set's features.
 
     ``features`` comes from :func:`cohort_features`. With ``clean_only`` the blocks with an alarm,
@@ -300,6 +322,77 @@ def information_structure(features: pd.DataFrame, labels=BINARY_LABELS, channel_
         y = df[label].to_numpy().astype(int)
         if len(np.unique(y)) < 2:
             raise ValueError(f"information_structure: label {label!r} has a single class in these blocks")
-        out[label] = {name: grouped_auroc(df[[c for c in df.columns if c.startswith(prefixes)]], y,
-                                          df["subject_id"].to_numpy()) for name, prefixes in sets.items()}
+        out[label] = {
+            name: grouped_auroc(
+                df[[c for c in df.columns if c.startswith(prefixes)]], y, df["subject_id"].to_numpy()
+            )
+            for name, prefixes in sets.items()
+        }
     return pd.DataFrame(out).T
+
+
+# ---------------------------------------------------------------------------------------------------
+# PSG: what each sleep stage looks like in the spectrum.
+
+EEG_BANDS = {
+    "delta": (0.5, 2.0),
+    "theta": (4.0, 7.0),
+    "alpha": (8.0, 12.0),
+    "sigma": (12.0, 15.0),
+    "beta": (16.0, 28.0),
+}
+
+
+def _epochs(x: np.ndarray, fs: float, epoch_s: float, n_epochs: int) -> np.ndarray:
+    m = int(epoch_s * fs)
+    return _fill_nan(np.asarray(x, float))[: n_epochs * m].reshape(n_epochs, m)
+
+
+def stage_spectra(cohort: Cohort, channel: str = "F3-M2", records: int | None = None) -> pd.DataFrame:
+    """Mean Welch power spectral density per sleep stage (rows: frequency in Hz, columns: stages)."""
+    sums: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    freqs = None
+    n = len(cohort.recordings) if records is None else min(records, len(cohort.recordings))
+    for i in range(n):
+        rec = cohort.recordings[i]
+        ann, fs = rec.annotations, rec.fs[channel]
+        ep = _epochs(rec.signals[channel], fs, float(ann["duration"].iloc[0]), len(ann))
+        freqs, p = signal.welch(ep, fs, nperseg=int(4 * fs), axis=-1)
+        for stage, rows in ann.groupby("stage").groups.items():
+            sums[stage] = sums.get(stage, 0) + p[np.asarray(rows)].sum(axis=0)
+            counts[stage] = counts.get(stage, 0) + len(rows)
+    order = [s for s in ("W", "N1", "N2", "N3", "REM") if s in sums]
+    return pd.DataFrame({s: sums[s] / counts[s] for s in order}, index=pd.Index(freqs, name="freq_hz"))
+
+
+def epoch_band_powers(cohort: Cohort, records: int | None = None) -> pd.DataFrame:
+    """Per 30-s epoch: relative EEG band powers, log EOG (0.3-5 Hz) and chin-EMG (10-90 Hz) power,
+    ECG heart-rate variability (SD of RR), with the epoch's stage, arousal and the subject's age."""
+    rows = []
+    n = len(cohort.recordings) if records is None else min(records, len(cohort.recordings))
+    for i in range(n):
+        rec = cohort.recordings[i]
+        ann = rec.annotations
+        fs, epoch_s = rec.fs["F3-M2"], float(ann["duration"].iloc[0])
+        f, p_eeg = signal.welch(_epochs(rec.signals["F3-M2"], fs, epoch_s, len(ann)), fs, nperseg=int(4 * fs))
+        tot = p_eeg[:, (f >= 0.5) & (f <= 30)].sum(axis=1)
+        df = pd.DataFrame(
+            {b: p_eeg[:, (f >= lo) & (f < hi)].sum(axis=1) / tot for b, (lo, hi) in EEG_BANDS.items()}
+        )
+        df["delta_uv2"] = p_eeg[:, (f >= 0.5) & (f < 2.0)].sum(axis=1) * (f[1] - f[0])
+        f2, p_eog = signal.welch(
+            _epochs(rec.signals["E1-M2"], fs, epoch_s, len(ann)), fs, nperseg=int(4 * fs)
+        )
+        df["eog_log_power"] = np.log10(p_eog[:, (f2 >= 0.3) & (f2 <= 5)].sum(axis=1))
+        f3, p_emg = signal.welch(
+            _epochs(rec.signals["Chin1-Chin2"], fs, epoch_s, len(ann)), fs, nperseg=int(fs)
+        )
+        df["emg_log_power"] = np.log10(p_emg[:, (f3 >= 10) & (f3 <= 90)].sum(axis=1))
+        r = r_peaks(rec.signals["ECG"], rec.fs["ECG"])
+        df["rr_sd_ms"] = [1000 * np.diff(r[(r >= o) & (r < o + epoch_s)]).std() for o in ann["onset"]]
+        df["stage"] = ann["stage"].to_numpy()
+        df["arousal"] = ann["arousal"].to_numpy()
+        df["record_id"], df["subject_id"], df["age"] = rec.record_id, rec.subject_id, rec.labels["age"]
+        rows.append(df)
+    return pd.concat(rows, ignore_index=True)
