@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from physiofm.book import assemble, build_book
 from physiofm.config import PAPERS
 
-PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def test_book_has_every_page_and_figure(tree: Path) -> None:
 
 
 def test_broken_reference_fails_the_build(tree: Path) -> None:
-    (tree / "book/datasets.md").write_text("# Datasets\n\nSee [nowhere](no-such-page.md) and {ref}`no-label`.\n")
+    (tree / "book/datasets.md").write_text(
+        "# Datasets\n\nSee [nowhere](no-such-page.md) and {ref}`no-label`.\n"
+    )
     with pytest.raises(RuntimeError, match="book build failed"):
         build_book("ci", root=tree)
 

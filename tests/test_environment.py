@@ -22,7 +22,9 @@ def _norm(spec: str) -> str:
 
 def test_environment_and_pyproject_agree() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    pip_deps = {_name(d): _norm(d) for d in project["dependencies"] + project["optional-dependencies"]["test"]}
+    pip_deps = {
+        _name(d): _norm(d) for d in project["dependencies"] + project["optional-dependencies"]["test"]
+    }
     env = yaml.safe_load((REPO / "environment.yml").read_text())["dependencies"]
     conda_deps: dict[str, str] = {}
     for d in env:
@@ -34,7 +36,8 @@ def test_environment_and_pyproject_agree() -> None:
             conda_deps[_name(d)] = _norm(d)
     assert set(conda_deps) == set(pip_deps), (
         f"only in environment.yml: {sorted(set(conda_deps) - set(pip_deps))}; "
-        f"only in pyproject.toml: {sorted(set(pip_deps) - set(conda_deps))}")
+        f"only in pyproject.toml: {sorted(set(pip_deps) - set(conda_deps))}"
+    )
     assert conda_deps == pip_deps, "version constraints differ"
 
 

@@ -24,5 +24,6 @@ def test_notebook_is_clean(path: Path) -> None:
     assert len(tagged) == 1, f"{path}: {len(tagged)} cells tagged 'parameters'"
     for c in code:
         for line in c.source.splitlines():
-            assert not line.lstrip().startswith(("def ", "class ", "async def ")), \
+            assert not line.lstrip().startswith(("def ", "class ", "async def ")), (
                 f"{path}: defines a function or class ({line.strip()}); put it in lib/physiofm"
+            )

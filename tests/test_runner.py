@@ -31,7 +31,9 @@ HEADER = "import json\nfrom physiofm.config import step_context\n"
 def _notebook(step: str, body: str, needs: list[str]) -> nbformat.NotebookNode:
     params = new_code_cell('profile = "ci"\nparams_file = None\nartifacts = None\ndata_root = None')
     params.metadata["tags"] = ["parameters"]
-    ctx = new_code_cell(HEADER + f'ctx = step_context("toy", "{step}", profile, params_file, artifacts, data_root)')
+    ctx = new_code_cell(
+        HEADER + f'ctx = step_context("toy", "{step}", profile, params_file, artifacts, data_root)'
+    )
     nb = new_notebook(cells=[new_markdown_cell(f"# {step}"), params, ctx, new_code_cell(body)])
     nb.metadata["physiofm"] = {"needs": needs}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -46,10 +48,18 @@ def study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (root / "pyproject.toml").write_text("[project]\nname = 'toy'\n")
     (root / "params" / "ci" / "toy.yaml").write_text(PARAMS)
     nbs = {
-        "01-make": _notebook("make", "(ctx.out / 'data.json').write_text(json.dumps(list(range(ctx.params.n))))", []),
-        "02-use": _notebook("use", "xs = json.loads((ctx.input('make') / 'data.json').read_text())\n"
-                            "(ctx.out / 'sum.txt').write_text(str(sum(xs) * ctx.params.scale))", ["make"]),
-        "03-boom": _notebook("boom", "if ctx.params.fail:\n    raise RuntimeError('planted failure')", ["make"]),
+        "01-make": _notebook(
+            "make", "(ctx.out / 'data.json').write_text(json.dumps(list(range(ctx.params.n))))", []
+        ),
+        "02-use": _notebook(
+            "use",
+            "xs = json.loads((ctx.input('make') / 'data.json').read_text())\n"
+            "(ctx.out / 'sum.txt').write_text(str(sum(xs) * ctx.params.scale))",
+            ["make"],
+        ),
+        "03-boom": _notebook(
+            "boom", "if ctx.params.fail:\n    raise RuntimeError('planted failure')", ["make"]
+        ),
         "04-after": _notebook("after", "(ctx.out / 'ok.txt').write_text('ok')", ["boom"]),
     }
     for name, nb in nbs.items():
@@ -75,7 +85,12 @@ def test_discover_and_select(study: Path) -> None:
 
 def test_run_skip_force_and_failure_isolation(study: Path, capsys: pytest.CaptureFixture) -> None:
     first = run("ci", root=study)
-    assert _status(first) == {"toy/make": "ran", "toy/use": "ran", "toy/boom": "failed", "toy/after": "blocked"}
+    assert _status(first) == {
+        "toy/make": "ran",
+        "toy/use": "ran",
+        "toy/boom": "failed",
+        "toy/after": "blocked",
+    }
     err = capsys.readouterr().err
     assert "planted failure" in err and "partially executed notebook" in err
     assert (study / "build/ci/notebooks/toy/03-boom.ipynb").is_file()
@@ -115,13 +130,16 @@ def test_notebook_source_change_reruns(study: Path) -> None:
     assert _status(run("ci", only=["toy/make"], root=study)) == {"toy/make": "ran"}
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (("n: 5", "n: 5, extra: 1"), r"steps\.make\.extra: Extra inputs are not permitted"),
-    (("n: 5", "n: five"), r"steps\.make\.n: Input should be a valid integer"),
-    (("n: 5", "n: 0"), r"steps\.make\.n: Input should be greater than or equal to 1 \(got 0\)"),
-    (("seed: 1", "seed: -3"), r"shared\.seed: Input should be greater than or equal to 0"),
-    (("  after: {scale: 1.0}\n", ""), r"steps\.after: Field required"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (("n: 5", "n: 5, extra: 1"), r"steps\.make\.extra: Extra inputs are not permitted"),
+        (("n: 5", "n: five"), r"steps\.make\.n: Input should be a valid integer"),
+        (("n: 5", "n: 0"), r"steps\.make\.n: Input should be greater than or equal to 1 \(got 0\)"),
+        (("seed: 1", "seed: -3"), r"shared\.seed: Input should be greater than or equal to 0"),
+        (("  after: {scale: 1.0}\n", ""), r"steps\.after: Field required"),
+    ],
+)
 def test_params_validation_errors_name_file_and_key(study: Path, edit, expected) -> None:
     p = study / "params/ci/toy.yaml"
     p.write_text(PARAMS.replace(*edit))

@@ -19,16 +19,18 @@ from pathlib import Path
 
 import yaml
 
-from physiofm.config import PAPERS
+from physiofm.config import PAPERS, STUDY_PARTS
 from physiofm.paths import build_dir, repo_root
 
 
 def _git_revision(root: Path) -> str:
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
-                             check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
         return rev + (" (with uncommitted changes)" if dirty else "")
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "unknown (not a git checkout)"
@@ -53,46 +55,99 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _landing(root: Path, profile: str, manifest: dict) -> str:
-    intro = (root / "book" / "intro.md").read_text() if (root / "book" / "intro.md").is_file() else "# physiofm\n"
-    timing = [[k, f"{v.get('seconds', 0):.1f}", v.get("status", "?"), v.get("finished", "")]
-              for k, v in sorted(manifest.items())]
+    intro = (
+        (root / "book" / "intro.md").read_text() if (root / "book" / "intro.md").is_file() else "# physiofm\n"
+    )
+    timing = [
+        [k, f"{v.get('seconds', 0):.1f}", v.get("status", "?"), v.get("finished", "")]
+        for k, v in sorted(manifest.items())
+    ]
     total = sum(v.get("seconds", 0) for v in manifest.values() if v.get("status") == "ok")
     parts = [
-        intro.rstrip(), "", "## This build", "",
+        intro.rstrip(),
+        "",
+        "## This build",
+        "",
         f"- profile: **{profile}**",
         f"- git revision: `{_git_revision(root)}`",
         f"- built: {datetime.now(UTC).isoformat(timespec='seconds')}",
-        "", "### Environment", "", _md_table(["package", "version"], [list(r) for r in _environment()]),
-        "", "### Wall time per notebook", "",
-        "Seconds of the last successful execution of each step (a step skipped as up to date keeps its time).",
-        "", _md_table(["step", "seconds", "status", "finished (UTC)"], timing) if timing else "No step has run yet.",
-        "", f"Total: {total:.0f} s ({total / 60:.1f} min).", "",
+        "",
+        "### Environment",
+        "",
+        _md_table(["package", "version"], [list(r) for r in _environment()]),
+        "",
+        "### Wall time per notebook",
+        "",
+        "Seconds of the last successful execution of each step (a skipped step keeps its earlier time).",
+        "",
+        _md_table(["step", "seconds", "status", "finished (UTC)"], timing)
+        if timing
+        else "No step has run yet.",
+        "",
+        f"Total: {total:.0f} s ({total / 60:.1f} min).",
+        "",
     ]
     return "\n".join(parts)
 
 
 def _not_reproduced(paper: str) -> str:
-    return (f"# {PAPERS.get(paper, paper)}\n\n```{{admonition}} Not yet reproduced\n:class: warning\n"
-            f"The study has no notebooks for `{paper}` yet, so this part holds no results.\n```\n")
+    return (
+        f"# {PAPERS.get(paper, paper)}\n\n```{{admonition}} Not yet reproduced\n:class: warning\n"
+        f"The study has no notebooks for `{paper}` yet, so this part holds no results.\n```\n"
+    )
+
+
+def _listing(notebooks: list[Path]) -> str:
+    return (
+        "This part holds the executed notebooks:\n\n" + "\n".join(f"- `{nb.stem}`" for nb in notebooks) + "\n"
+    )
 
 
 def _paper_intro(paper: str, notebooks: list[Path]) -> str:
-    names = "\n".join(f"- `{nb.stem}`" for nb in notebooks)
-    return f"# {PAPERS.get(paper, paper)}\n\nThis part holds the executed notebooks of `{paper}`:\n\n{names}\n"
+    return f"# {PAPERS.get(paper, paper)}\n\n" + _listing(notebooks)
+
+
+def _copy_executed(root: Path, bdir: Path, src: Path, name: str, profile: str) -> list[Path]:
+    """Copy the executed notebooks of ``notebooks/<name>`` into the book; a missing one fails the build."""
+    sources = sorted((root / "notebooks" / name).glob("*.ipynb"))
+    if sources:
+        (src / name).mkdir(exist_ok=True)
+    copied = []
+    for nb in sources:
+        done = bdir / "notebooks" / name / nb.name
+        if not done.is_file():
+            raise FileNotFoundError(
+                f"missing page: {name}/{nb.name} has not been executed under the "
+                f"'{profile}' profile ({done}); run: python -m physiofm run "
+                f"--profile {profile} --only {name}"
+            )
+        shutil.copy(done, src / name / nb.name)
+        copied.append(src / name / nb.name)
+    return copied
 
 
 def _params_appendix(root: Path, profile: str, manifest: dict) -> str:
-    parts = ["# Appendix: the params of every run", "",
-             f"The exact params files of the `{profile}` profile, as validated and injected by the runner.", ""]
+    parts = [
+        "# Appendix: the params of every run",
+        "",
+        f"The exact params files of the `{profile}` profile, as validated and injected by the runner.",
+        "",
+    ]
     for f in sorted((root / "params" / profile).glob("*.yaml")):
         parts += [f"## `params/{profile}/{f.name}`", "", "```yaml", f.read_text().rstrip(), "```", ""]
     published = sorted((root / "params" / "published").glob("*.yaml"))
     if published:
-        parts += ["## Published numbers transcribed from the papers", "",
-                  "These files hold the papers' own numbers; every value is tested to occur in the paper text.", ""]
+        parts += [
+            "## Published numbers transcribed from the papers",
+            "",
+            "These files hold the papers' own numbers; every value is tested to occur in the paper text.",
+            "",
+        ]
         parts += [f"- `params/published/{f.name}`" for f in published] + [""]
-    rows = [[k, v.get("status", ""), f"{v.get('seconds', 0):.1f}", str(v.get("input_hash", ""))[:12]]
-            for k, v in sorted(manifest.items())]
+    rows = [
+        [k, v.get("status", ""), f"{v.get('seconds', 0):.1f}", str(v.get("input_hash", ""))[:12]]
+        for k, v in sorted(manifest.items())
+    ]
     if rows:
         parts += ["## Runs", "", _md_table(["step", "status", "seconds", "input hash"], rows), ""]
     return "\n".join(parts)
@@ -115,34 +170,42 @@ def assemble(profile: str, root: Path | None = None) -> Path:
             shutil.copytree(written / extra, src / extra)
 
     parts: list[dict] = []
-    study_pages = sorted(p for p in written.glob("*.md") if p.stem not in PAPERS and p.stem != "intro")
-    if study_pages:
-        for p in study_pages:
-            shutil.copy(p, src / p.name)
-        parts.append({"caption": "The study", "chapters": [{"file": p.stem} for p in study_pages]})
+    study: list[dict] = []
+    for name in STUDY_PARTS:
+        executed = _copy_executed(root, bdir, src, name, profile)
+        if executed:
+            (src / name / "index.md").write_text(f"# {STUDY_PARTS[name]}\n\n" + _listing(executed))
+            study.append(
+                {"file": f"{name}/index", "sections": [{"file": f"{name}/{nb.stem}"} for nb in executed]}
+            )
+    for p in sorted(p for p in written.glob("*.md") if p.stem not in PAPERS and p.stem != "intro"):
+        shutil.copy(p, src / p.name)
+        study.append({"file": p.stem})
+    if study:
+        parts.append({"caption": "The study", "chapters": study})
 
     for paper in PAPERS:
-        pdir = src / paper
-        pdir.mkdir()
-        sources = sorted((root / "notebooks" / paper).glob("*.ipynb")) if (root / "notebooks" / paper).is_dir() else []
-        executed = []
-        for nb in sources:
-            done = bdir / "notebooks" / paper / nb.name
-            if not done.is_file():
-                raise FileNotFoundError(f"missing page: {paper}/{nb.name} has not been executed under the "
-                                        f"'{profile}' profile ({done}); run: python -m physiofm run "
-                                        f"--profile {profile} --only {paper}")
-            shutil.copy(done, pdir / nb.name)
-            executed.append(pdir / nb.name)
+        executed = _copy_executed(root, bdir, src, paper, profile)
+        (src / paper).mkdir(exist_ok=True)
         if (written / f"{paper}.md").is_file():
-            shutil.copy(written / f"{paper}.md", pdir / "index.md")
+            shutil.copy(written / f"{paper}.md", src / paper / "index.md")
         elif executed:
-            (pdir / "index.md").write_text(_paper_intro(paper, executed))
+            (src / paper / "index.md").write_text(_paper_intro(paper, executed))
         else:
-            (pdir / "index.md").write_text(_not_reproduced(paper))
-        parts.append({"caption": PAPERS[paper], "chapters": [
-            {"file": f"{paper}/index", "sections": [{"file": f"{paper}/{nb.stem}"} for nb in executed]}
-            if executed else {"file": f"{paper}/index"}]})
+            (src / paper / "index.md").write_text(_not_reproduced(paper))
+        parts.append(
+            {
+                "caption": PAPERS[paper],
+                "chapters": [
+                    {
+                        "file": f"{paper}/index",
+                        "sections": [{"file": f"{paper}/{nb.stem}"} for nb in executed],
+                    }
+                    if executed
+                    else {"file": f"{paper}/index"}
+                ],
+            }
+        )
 
     (src / "appendix_params.md").write_text(_params_appendix(root, profile, manifest))
     parts.append({"caption": "Appendix", "chapters": [{"file": "appendix_params"}]})
@@ -155,8 +218,13 @@ def assemble(profile: str, root: Path | None = None) -> Path:
         "only_build_toc_files": True,
         "execute": {"execute_notebooks": "off"},
         "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False},
-        "sphinx": {"config": {"nitpicky": True, "suppress_warnings": ["mystnb.unknown_mime_type"],
-                              "html_show_copyright": False}},
+        "sphinx": {
+            "config": {
+                "nitpicky": True,
+                "suppress_warnings": ["mystnb.unknown_mime_type"],
+                "html_show_copyright": False,
+            }
+        },
         "parse": {"myst_enable_extensions": ["colon_fence", "dollarmath"]},
     }
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
@@ -167,12 +235,23 @@ def build_book(profile: str, root: Path | None = None) -> Path:
     """Assemble and build the HTML book; return the path of its ``index.html``. Warnings fail the build."""
     src = assemble(profile, root)
     jb = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(src), "--builder", "html", "-W", "-n",
-           "--keep-going", "--quiet"]
+    cmd = [
+        str(jb) if jb.exists() else "jupyter-book",
+        "build",
+        str(src),
+        "--builder",
+        "html",
+        "-W",
+        "-n",
+        "--keep-going",
+        "--quiet",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"book build failed (jupyter-book exit {proc.returncode}):\n{proc.stdout[-4000:]}\n"
-                           f"{proc.stderr[-4000:]}")
+        raise RuntimeError(
+            f"book build failed (jupyter-book exit {proc.returncode}):\n{proc.stdout[-4000:]}\n"
+            f"{proc.stderr[-4000:]}"
+        )
     index = src / "_build" / "html" / "index.html"
     if not index.is_file():
         raise RuntimeError(f"book build produced no {index}")

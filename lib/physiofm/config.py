@@ -39,6 +39,12 @@ PAPERS: dict[str, str] = {
 SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
+    "cohorts": "physiofm.synthetic.params:CohortsParams",
+}
+
+# Study chapters that are not papers (``notebooks/<name>``), in the book's "The study" part.
+STUDY_PARTS: dict[str, str] = {
+    "cohorts": "The built-in data: cohorts with a known information structure",
 }
 
 
@@ -80,8 +86,10 @@ def _format_errors(path: Path, err: ValidationError) -> str:
 def _schema_for(paper: str, raw: dict[str, Any], path: Path) -> type[PaperParams]:
     spec = raw.get("schema") or SCHEMAS.get(paper)
     if not spec:
-        raise ParamsError(f"{path}: no params schema is registered for paper {paper!r}; "
-                          f"add it to physiofm.config.SCHEMAS or give a top-level 'schema: module:Class'")
+        raise ParamsError(
+            f"{path}: no params schema is registered for paper {paper!r}; "
+            f"add it to physiofm.config.SCHEMAS or give a top-level 'schema: module:Class'"
+        )
     module, _, cls = str(spec).partition(":")
     try:
         schema = getattr(importlib.import_module(module), cls)
@@ -150,14 +158,22 @@ class StepContext:
         """The artifact folder of an earlier step of the same paper; it must exist."""
         d = self.out.parent / step
         if not d.is_dir():
-            raise FileNotFoundError(f"{self.paper}/{self.step} needs the artifacts of step {step!r} at {d}; "
-                                    f"run it first: python -m physiofm run --profile {self.profile} "
-                                    f"--only {self.paper}/{step}")
+            raise FileNotFoundError(
+                f"{self.paper}/{self.step} needs the artifacts of step {step!r} at {d}; "
+                f"run it first: python -m physiofm run --profile {self.profile} "
+                f"--only {self.paper}/{step}"
+            )
         return d
 
 
-def step_context(paper: str, step: str, profile: str = "demo", params_file: str | Path | None = None,
-                 artifacts: str | Path | None = None, data_root: str | Path | None = None) -> StepContext:
+def step_context(
+    paper: str,
+    step: str,
+    profile: str = "demo",
+    params_file: str | Path | None = None,
+    artifacts: str | Path | None = None,
+    data_root: str | Path | None = None,
+) -> StepContext:
     """The config of one notebook step. The runner passes every argument; a notebook opened by hand in
     JupyterLab passes none and gets the ``demo`` profile from ``params/demo/<paper>.yaml``."""
     path = Path(params_file) if params_file else params_path(profile, paper)
@@ -165,5 +181,13 @@ def step_context(paper: str, step: str, profile: str = "demo", params_file: str 
     base = Path(artifacts) if artifacts else artifacts_dir(profile, paper)
     out = base / step
     out.mkdir(parents=True, exist_ok=True)
-    return StepContext(paper=paper, step=step, profile=profile, shared=params.shared, params=params.step(step),
-                       out=out, data_root=Path(data_root) if data_root else None, params_file=path)
+    return StepContext(
+        paper=paper,
+        step=step,
+        profile=profile,
+        shared=params.shared,
+        params=params.step(step),
+        out=out,
+        data_root=Path(data_root) if data_root else None,
+        params_file=path,
+    )

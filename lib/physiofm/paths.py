@@ -23,15 +23,19 @@ def repo_root(start: Path | None = None) -> Path:
     if env:
         root = Path(env).resolve()
         if not _is_root(root):
-            raise FileNotFoundError(f"PHYSIOFM_ROOT={env} does not hold params/, notebooks/ and pyproject.toml")
+            raise FileNotFoundError(
+                f"PHYSIOFM_ROOT={env} does not hold params/, notebooks/ and pyproject.toml"
+            )
         return root
     candidates = [Path(start or Path.cwd()).resolve(), Path(__file__).resolve()]
     for c in candidates:
         for p in (c, *c.parents):
             if _is_root(p):
                 return p
-    raise FileNotFoundError("cannot find the physiofm study root (a folder with params/, notebooks/ and "
-                            "pyproject.toml); run from inside the repository or set PHYSIOFM_ROOT")
+    raise FileNotFoundError(
+        "cannot find the physiofm study root (a folder with params/, notebooks/ and "
+        "pyproject.toml); run from inside the repository or set PHYSIOFM_ROOT"
+    )
 
 
 def build_dir(profile: str, root: Path | None = None) -> Path:

@@ -49,7 +49,8 @@ class SyneCoPreprocess:
     """
 
     ecg: dict[str, tuple[str, ...]] = field(default_factory=lambda: {
-        "ecg_ii": ("ecg_ii", "II", "ECG_II", "ECG II"), "ecg_v": ("ecg_v", "V", "V5", "ECG_V5", "ECG_V", "ECG V")})
+        "ecg_ii": ("ecg_ii", "II", "ECG_II", "ECG II"),
+        "ecg_v": ("ecg_v", "V", "V5", "ECG_V5", "ECG_V", "ECG V")})
     ppg: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"ppg": ("ppg", "PLETH", "Pleth", "PPG")})
     window_s: float = 10.0
     min_duration_s: float = 600.0     # minimum continuous recording

@@ -55,9 +55,13 @@ class Recording:
             raise ValueError(f"record {self.record_id}: no sampling rate for channel(s) {sorted(missing)}")
         for name, x in self.signals.items():
             if np.ndim(x) != 1:
-                raise ValueError(f"record {self.record_id}: channel {name!r} must be 1-D, got shape {np.shape(x)}")
+                raise ValueError(
+                    f"record {self.record_id}: channel {name!r} must be 1-D, got shape {np.shape(x)}"
+                )
             if not self.fs[name] > 0:
-                raise ValueError(f"record {self.record_id}: channel {name!r} has sampling rate {self.fs[name]}")
+                raise ValueError(
+                    f"record {self.record_id}: channel {name!r} has sampling rate {self.fs[name]}"
+                )
         if self.annotations is not None:
             absent = [c for c in ANNOTATION_COLUMNS if c not in self.annotations.columns]
             if absent:
@@ -81,8 +85,13 @@ class RecordingSet(Sequence[Recording]):
     :meth:`subset` return a smaller ``RecordingSet`` without reading any signal.
     """
 
-    def __init__(self, name: str, records: pd.DataFrame, load_fn: Callable[[pd.Series], Recording],
-                 info: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        records: pd.DataFrame,
+        load_fn: Callable[[pd.Series], Recording],
+        info: dict[str, Any] | None = None,
+    ) -> None:
         for col in ("record_id", "subject_id"):
             if col not in records.columns:
                 raise ValueError(f"{name}: records table lacks column {col!r}")
@@ -110,14 +119,28 @@ class RecordingSet(Sequence[Recording]):
         return RecordingSet(self.name, picked, self._load_fn, self.info)
 
     @classmethod
-    def from_list(cls, name: str, recordings: list[Recording], records: pd.DataFrame | None = None,
-                  info: dict[str, Any] | None = None) -> RecordingSet:
+    def from_list(
+        cls,
+        name: str,
+        recordings: list[Recording],
+        records: pd.DataFrame | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> RecordingSet:
         """Wrap recordings already in memory (synthetic cohorts)."""
         by_id = {r.record_id: r for r in recordings}
         if records is None:
-            records = pd.DataFrame([{"record_id": r.record_id, "subject_id": r.subject_id, **{
-                k: v for k, v in r.labels.items() if np.isscalar(v)}} for r in recordings])
+            records = pd.DataFrame(
+                [
+                    {
+                        "record_id": r.record_id,
+                        "subject_id": r.subject_id,
+                        **{k: v for k, v in r.labels.items() if np.isscalar(v)},
+                    }
+                    for r in recordings
+                ]
+            )
         return cls(name, records, lambda row: by_id[row["record_id"]], info)
 
     def __repr__(self) -> str:
-        return f"RecordingSet({self.name!r}, {len(self)} records, {self.records['subject_id'].nunique()} subjects)"
+        n_subjects = self.records['subject_id'].nunique()
+        return f"RecordingSet({self.name!r}, {len(self)} records, {n_subjects} subjects)"

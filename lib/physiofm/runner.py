@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from physiofm.config import PAPERS, ParamsError, load_params, params_digest, params_path
+from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
 
 STEP_FILE = re.compile(r"^(\d{2})-([a-z0-9_]+)\.ipynb$")
@@ -51,7 +51,8 @@ def discover(root: Path, papers: list[str] | None = None) -> list[Step]:
     """All steps under ``root/notebooks``, papers in the book's order, steps in file order."""
     nb_root = root / "notebooks"
     found = sorted(p.name for p in nb_root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    order = [p for p in PAPERS if p in found] + [p for p in found if p not in PAPERS]
+    known = [*STUDY_PARTS, *PAPERS]
+    order = [p for p in known if p in found] + [p for p in found if p not in known]
     steps: list[Step] = []
     for paper in order:
         if papers is not None and paper not in papers:
@@ -60,7 +61,9 @@ def discover(root: Path, papers: list[str] | None = None) -> list[Step]:
         for f in sorted((nb_root / paper).glob("*.ipynb")):
             m = STEP_FILE.match(f.name)
             if not m:
-                raise ValueError(f"{f}: notebook names must look like NN-<step>.ipynb (lower case, digits, _)")
+                raise ValueError(
+                    f"{f}: notebook names must look like NN-<step>.ipynb (lower case, digits, _)"
+                )
             nb = nbformat.read(f, as_version=4)
             needs = list(nb.metadata.get("physiofm", {}).get("needs", []))
             unknown = [n for n in needs if n not in names]
@@ -103,8 +106,11 @@ def notebook_digest(path: Path) -> str:
 
 
 def _stat_signature(folder: Path) -> list[tuple[str, int, int]]:
-    return sorted((str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
-                  for p in folder.rglob("*") if p.is_file())
+    return sorted(
+        (str(p.relative_to(folder)), p.stat().st_size, p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file()
+    )
 
 
 def folder_digest(folder: Path) -> str:
@@ -121,7 +127,7 @@ def folder_digest(folder: Path) -> str:
 
 
 class Manifest:
-    """``build/<profile>/manifest.json``: per step, the input hash of its last success and its outputs' hash."""
+    """``build/<profile>/manifest.json``: the input hash of its last success and its outputs' hash."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -156,8 +162,14 @@ def _failure_message(exc: BaseException) -> str:
     return ansi.sub("", f"{ename}: {evalue}\n{tail}")
 
 
-def run(profile: str, only: list[str] | None = None, force: bool = False, data_root: str | None = None,
-        root: Path | None = None, kernel_name: str | None = None) -> list[Outcome]:
+def run(
+    profile: str,
+    only: list[str] | None = None,
+    force: bool = False,
+    data_root: str | None = None,
+    root: Path | None = None,
+    kernel_name: str | None = None,
+) -> list[Outcome]:
     """Run the selected steps of the study under ``profile``; return one outcome per step."""
     import papermill as pm
 
@@ -179,18 +191,28 @@ def run(profile: str, only: list[str] | None = None, force: bool = False, data_r
     outcomes: dict[str, Outcome] = {}
     for i, step in enumerate(steps, 1):
         label = f"[{i}/{len(steps)}] {step.key}"
-        bad = [n for n in step.needs if outcomes.get(f"{step.paper}/{n}", Outcome("", "ok")).status
-               in ("failed", "blocked")]
+        bad = [
+            n
+            for n in step.needs
+            if outcomes.get(f"{step.paper}/{n}", Outcome("", "ok")).status in ("failed", "blocked")
+        ]
         if bad:
             outcomes[step.key] = Outcome(step.key, "blocked", message=f"needs failed step(s) {bad}")
             print(f"{label}: blocked (needs {bad})", flush=True)
             continue
-        upstream = {n: manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
-                    for n in step.needs}
+        upstream = {
+            n: manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
+            for n in step.needs
+        }
         key_hash = _input_hash(step, params_digest(params[step.paper], step.name), upstream)
         out_dir = artifacts_dir(profile, step.paper, step.name, root)
         entry = manifest.entries.get(step.key, {})
-        if not force and entry.get("input_hash") == key_hash and entry.get("status") == "ok" and out_dir.is_dir():
+        if (
+            not force
+            and entry.get("input_hash") == key_hash
+            and entry.get("status") == "ok"
+            and out_dir.is_dir()
+        ):
             outcomes[step.key] = Outcome(step.key, "skipped", message="unchanged")
             print(f"{label}: up to date, skipped", flush=True)
             continue
@@ -201,10 +223,17 @@ def run(profile: str, only: list[str] | None = None, force: bool = False, data_r
         t0 = time.perf_counter()
         try:
             pm.execute_notebook(
-                str(step.path), str(executed), kernel_name=kernel_name, progress_bar=True, cwd=str(step.path.parent),
-                parameters={"profile": profile, "params_file": str(params_path(profile, step.paper, root)),
-                            "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
-                            "data_root": data_root},
+                str(step.path),
+                str(executed),
+                kernel_name=kernel_name,
+                progress_bar=True,
+                cwd=str(step.path.parent),
+                parameters={
+                    "profile": profile,
+                    "params_file": str(params_path(profile, step.paper, root)),
+                    "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
+                    "data_root": data_root,
+                },
             )
         except Exception as exc:  # noqa: BLE001 - any failure of one step must not stop the others
             secs = time.perf_counter() - t0
@@ -212,15 +241,22 @@ def run(profile: str, only: list[str] | None = None, force: bool = False, data_r
             outcomes[step.key] = Outcome(step.key, "failed", secs, msg)
             manifest.entries[step.key] = {"status": "failed", "seconds": secs, "notebook": str(executed)}
             manifest.save()
-            print(f"{label}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: {executed}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"{label}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: {executed}",
+                file=sys.stderr,
+                flush=True,
+            )
             continue
         secs = time.perf_counter() - t0
         sig = _stat_signature(out_dir)
         manifest.entries[step.key] = {
-            "status": "ok", "input_hash": key_hash, "seconds": round(secs, 2), "notebook": str(executed),
+            "status": "ok",
+            "input_hash": key_hash,
+            "seconds": round(secs, 2),
+            "notebook": str(executed),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "artifacts_hash": folder_digest(out_dir), "artifacts_stat": json.loads(json.dumps(sig)),
+            "artifacts_hash": folder_digest(out_dir),
+            "artifacts_stat": json.loads(json.dumps(sig)),
         }
         manifest.save()
         outcomes[step.key] = Outcome(step.key, "ran", secs)

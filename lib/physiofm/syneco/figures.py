@@ -1,0 +1,104 @@
+"""Figures of the SyneCo study's notebooks (matplotlib; each function returns its Figure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+CHANNEL_LABELS = {"ecg_ii": "ECG II", "ecg_v": "ECG V", "ppg": "PPG"}
+
+
+def segments(arrays: Mapping[str, np.ndarray], index: pd.DataFrame, fs: Mapping[str, float],
+             label_cols: Sequence[str] = ()) -> Figure:
+    """One row per segment, one column per channel: the z-scored model inputs over their 10 s."""
+    groups = [g for g in ("ecg_ii", "ecg_v", "ppg") if g in arrays]
+    n = len(index)
+    fig, axes = plt.subplots(n, len(groups), figsize=(4.2 * len(groups), 1.5 * n + 0.4), squeeze=False,
+                             sharex=True)
+    for i in range(n):
+        tag = ", ".join(f"{c}={index[c].iloc[i]}" for c in label_cols if c in index)
+        for j, g in enumerate(groups):
+            x = arrays[g][i, 0]
+            axes[i, j].plot(np.arange(x.size) / fs[g], x, lw=0.6)
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(CHANNEL_LABELS.get(g, g))
+        axes[i, 0].set_ylabel(f"{index['subject_id'].iloc[i]}\n{tag}", fontsize=7, rotation=0, ha="right",
+                              va="center")
+    for ax in axes[-1]:
+        ax.set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def agreement(df: pd.DataFrame, latent: str, measured: str, unit: str, title: str) -> Figure:
+    """Measured vs latent value per block (clean blocks), with the identity line."""
+    d = df[df["clean"]] if "clean" in df else df
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.scatter(d[latent], d[measured], s=4, alpha=0.5)
+    lo = float(np.nanmin([d[latent].min(), d[measured].min()]))
+    hi = float(np.nanmax([d[latent].max(), d[measured].max()]))
+    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+    ax.set_xlabel(f"latent ({unit})")
+    ax.set_ylabel(f"measured ({unit})")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(table: pd.DataFrame, title: str, vmin: float = 0.4, vmax: float = 1.0, fmt: str = "{:.2f}",
+            cmap: str = "viridis") -> Figure:
+    """Annotated heatmap of a numeric table (rows x columns)."""
+    values = table.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * table.shape[1], 0.8 + 0.42 * table.shape[0]))
+    im = ax.imshow(values, vmin=vmin, vmax=vmax, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], rotation=40, ha="right")
+    ax.set_yticks(range(table.shape[0]), [str(r) for r in table.index])
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=7,
+                        color="white" if values[i, j] < (vmin + vmax) / 2 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def loss_curves(curves: pd.DataFrame, methods: Sequence[str]) -> Figure:
+    """Training loss (line) and validation loss (dots) per method, one panel each."""
+    n = len(methods)
+    cols = min(5, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows), squeeze=False)
+    for ax, m in zip(axes.flat, methods):
+        c = curves[curves["method"] == m]
+        ax.plot(c["step"], c["loss"], lw=0.9, label="train")
+        v = c.dropna(subset=["val_loss"])
+        ax.plot(v["step"], v["val_loss"], "o", ms=3, label="validation")
+        ax.set_title(m, fontsize=9)
+        ax.set_xlabel("step")
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def paired_bars(table: pd.DataFrame, title: str, ylabel: str) -> Figure:
+    """Grouped bars: rows of ``table`` on the x axis, one bar per column."""
+    fig, ax = plt.subplots(figsize=(1.2 + 0.9 * len(table), 3.2))
+    width = 0.8 / max(1, table.shape[1])
+    for j, col in enumerate(table.columns):
+        ax.bar(np.arange(len(table)) + j * width, table[col].to_numpy(dtype=float), width, label=str(col))
+    ax.set_xticks(np.arange(len(table)) + width * (table.shape[1] - 1) / 2, [str(i) for i in table.index],
+                  rotation=30, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
