@@ -35,6 +35,17 @@ def require_file(path: Path, what: str) -> Path:
     return path
 
 
+def per_file_table(files: list[Path]) -> pd.DataFrame:
+    """Index of one-record-per-file datasets: ``record_id`` = ``subject_id`` = file stem, ``path``."""
+    return pd.DataFrame(
+        {
+            "record_id": [p.stem for p in files],
+            "subject_id": [p.stem for p in files],
+            "path": [str(p) for p in files],
+        }
+    )
+
+
 # --------------------------------------------------------------------------- channel names
 
 #: canonical co-recorded channel -> header names seen in MIMIC-III/IV, Challenge 2015, VTaC (upper-cased)
@@ -204,6 +215,18 @@ def read_single_segment(
                 f"{record_path}: channel {name!r} has {len(x)} samples, header declares {expected}"
             )
     return signals, fs, units, header
+
+
+def read_ecg_record(path: Path) -> tuple[dict[str, np.ndarray], dict[str, float], Any]:
+    """Read a single-segment WFDB ECG record with every lead in mV; NaN samples are reported.
+
+    Returns signals (lead -> (T,) mV), fs (lead -> Hz) and the header.
+    """
+    signals, fs, units, header = read_single_segment(path)
+    for lead in signals:
+        signals[lead] = to_millivolts(signals[lead], units[lead], f"{path}.hea lead {lead}")
+    report_nans(signals, fs, str(path))
+    return signals, fs, header
 
 
 # --------------------------------------------------------------------------- CinC headers

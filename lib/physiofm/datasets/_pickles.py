@@ -14,11 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from ._common import DatasetError
+from ._common import DatasetError, per_file_table
 
 WRIST_FS = {"BVP": 64.0, "ACC": 32.0, "EDA": 4.0, "TEMP": 4.0}
 CHEST_FS = 700.0
+
+
+def subject_table(root: Path) -> pd.DataFrame:
+    """One row per ``S<n>.pkl`` under ``root`` (searched recursively), in subject-number order."""
+    files = sorted((p for p in root.rglob("S*.pkl") if p.stem[1:].isdigit()), key=lambda p: int(p.stem[1:]))
+    if not files:
+        raise FileNotFoundError(f"{root}: no S<n>.pkl subject pickles found")
+    return per_file_table(files)
 
 
 def read_pickle(path: Path, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -30,11 +30,9 @@ from physiofm.recording import Recording, RecordingSet
 from ._common import (
     DatasetError,
     parse_cinc_comments,
+    read_ecg_record,
     read_header,
-    read_single_segment,
-    report_nans,
     sex_code,
-    to_millivolts,
     warn,
 )
 
@@ -125,10 +123,7 @@ def ecg_loader(
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])
-        signals, fs, units, header = read_single_segment(path)
-        for name in signals:
-            signals[name] = to_millivolts(signals[name], units[name], f"{path}.hea lead {name}")
-        report_nans(signals, fs, str(path))
+        signals, fs, header = read_ecg_record(path)
         labels = {"age": row["age"], "sex": row["sex"], "dx": row["dx"].split(";") if row["dx"] else []}
         labels.update({k: v for k, v in row.items() if k.startswith("dx_") or k in ("female", "rhythm")})
         if extra_labels is not None:

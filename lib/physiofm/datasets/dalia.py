@@ -32,7 +32,7 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, warn
-from ._pickles import read_pickle, wrist_signals
+from ._pickles import read_pickle, subject_table, wrist_signals
 
 ACTIVITIES = {
     0: "transient",
@@ -70,16 +70,7 @@ def hr_annotations(hr: np.ndarray, activity: np.ndarray, path: Path) -> pd.DataF
 
 def load(root: Path, include_chest: bool = False) -> RecordingSet:
     """PPG-DaLiA subjects with per-window HR and activity annotations."""
-    files = sorted((p for p in root.rglob("S*.pkl") if p.stem[1:].isdigit()), key=lambda p: int(p.stem[1:]))
-    if not files:
-        raise FileNotFoundError(f"{root}: no S<n>.pkl subject pickles found")
-    table = pd.DataFrame(
-        {
-            "record_id": [p.stem for p in files],
-            "subject_id": [p.stem for p in files],
-            "path": [str(p) for p in files],
-        }
-    )
+    table = subject_table(root)
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])

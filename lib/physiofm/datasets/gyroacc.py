@@ -30,7 +30,7 @@ import pandas as pd
 
 from physiofm.recording import Recording, RecordingSet
 
-from ._common import DatasetError, report_nans
+from ._common import DatasetError, per_file_table, report_nans
 
 _FILE = re.compile(r"^Subject_(\d+)\.mat$", re.IGNORECASE)
 
@@ -84,13 +84,7 @@ def load(root: Path, fs: float = 50.0) -> RecordingSet:
     )
     if not files:
         raise FileNotFoundError(f"{root}: no Subject_<n>.mat files found")
-    table = pd.DataFrame(
-        {
-            "record_id": [p.stem for p in files],
-            "subject_id": [p.stem for p in files],
-            "path": [str(p) for p in files],
-        }
-    )
+    table = per_file_table(files)
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])

@@ -259,3 +259,15 @@ def load_matched(
 
 def find_masters(root: Path, accept: Callable[[Path], bool]) -> list[Path]:
     return sorted(p.with_suffix("") for p in root.rglob("*.hea") if accept(p))
+
+
+def subject_masters(
+    root: Path,
+    accept: Callable[[Path], bool],
+    subject_of: Callable[[Path], str],
+    subjects: Sequence[str] | None,
+) -> list[tuple[Path, str]]:
+    """``[(master record path, subject_id), ...]`` for :func:`load_matched`, kept to ``subjects`` if given."""
+    wanted = set(subjects) if subjects is not None else None
+    pairs = [(m, subject_of(m)) for m in find_masters(root, accept)]
+    return [(m, s) for m, s in pairs if wanted is None or s in wanted]

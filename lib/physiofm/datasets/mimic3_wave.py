@@ -31,7 +31,7 @@ from pathlib import Path
 
 from physiofm.recording import RecordingSet
 
-from .icu import CANONICAL, find_masters, load_matched
+from .icu import CANONICAL, load_matched, subject_masters
 
 _MASTER = re.compile(r"^p\d{6}-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}\.hea$")
 
@@ -44,10 +44,5 @@ def load(
     subjects: Sequence[str] | None = None,
 ) -> RecordingSet:
     """Segments of MIMIC-III matched waveform records."""
-    wanted = set(subjects) if subjects is not None else None
-    masters = [
-        (m, m.parent.name)
-        for m in find_masters(root, lambda p: bool(_MASTER.match(p.name)))
-        if wanted is None or m.parent.name in wanted
-    ]
+    masters = subject_masters(root, lambda p: bool(_MASTER.match(p.name)), lambda m: m.parent.name, subjects)
     return load_matched(root, "mimic3_wave", masters, require, min_duration_s, channels)

@@ -32,7 +32,7 @@ import pandas as pd
 
 from physiofm.recording import Recording, RecordingSet
 
-from ._common import read_single_segment, report_nans, require_file, to_millivolts, warn
+from ._common import read_ecg_record, require_file, warn
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _SPACES = re.compile(r"\s+")
@@ -82,10 +82,7 @@ def load(root: Path, require_text: bool = True) -> RecordingSet:
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])
-        signals, fs, units, _ = read_single_segment(path)
-        for lead in signals:
-            signals[lead] = to_millivolts(signals[lead], units[lead], f"{path}.hea lead {lead}")
-        report_nans(signals, fs, str(path))
+        signals, fs, _ = read_ecg_record(path)
         return Recording(
             row["record_id"],
             row["subject_id"],

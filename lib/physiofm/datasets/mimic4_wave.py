@@ -27,7 +27,7 @@ from pathlib import Path
 
 from physiofm.recording import RecordingSet
 
-from .icu import CANONICAL, find_masters, load_matched
+from .icu import CANONICAL, load_matched, subject_masters
 
 
 def _is_master(p: Path) -> bool:
@@ -42,10 +42,5 @@ def load(
     subjects: Sequence[str] | None = None,
 ) -> RecordingSet:
     """Segments of MIMIC-IV waveform records."""
-    wanted = set(subjects) if subjects is not None else None
-    masters = [
-        (m, m.parent.parent.name)
-        for m in find_masters(root, _is_master)
-        if wanted is None or m.parent.parent.name in wanted
-    ]
+    masters = subject_masters(root, _is_master, lambda m: m.parent.parent.name, subjects)
     return load_matched(root, "mimic4_wave", masters, require, min_duration_s, channels)

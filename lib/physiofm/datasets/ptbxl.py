@@ -42,10 +42,8 @@ from physiofm.recording import Recording, RecordingSet
 from ._common import (
     DatasetError,
     multi_hot,
-    read_single_segment,
-    report_nans,
+    read_ecg_record,
     require_file,
-    to_millivolts,
     warn,
 )
 
@@ -126,10 +124,7 @@ def load(root: Path, sampling_rate: int = 500) -> RecordingSet:
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])
-        signals, fs, units, _ = read_single_segment(path)
-        for lead in signals:
-            signals[lead] = to_millivolts(signals[lead], units[lead], f"{path}.hea lead {lead}")
-        report_nans(signals, fs, str(path))
+        signals, fs, _ = read_ecg_record(path)
         labels = {k: v for k, v in row.items() if k not in ("record_id", "subject_id", "path")}
         labels["sex"] = {0.0: "M", 1.0: "F"}.get(row["female"])
         return Recording(

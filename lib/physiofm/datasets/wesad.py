@@ -33,7 +33,7 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import report_nans, warn
-from ._pickles import CHEST_FS, read_pickle, runs, wrist_signals
+from ._pickles import CHEST_FS, read_pickle, runs, subject_table, wrist_signals
 
 CONDITIONS = {
     0: "transient",
@@ -64,16 +64,7 @@ def condition_annotations(label: np.ndarray, path: Path) -> pd.DataFrame:
 
 def load(root: Path, include_chest: bool = False) -> RecordingSet:
     """WESAD subjects with condition annotations (stress / affect targets)."""
-    files = sorted((p for p in root.rglob("S*.pkl") if p.stem[1:].isdigit()), key=lambda p: int(p.stem[1:]))
-    if not files:
-        raise FileNotFoundError(f"{root}: no S<n>.pkl subject pickles found")
-    table = pd.DataFrame(
-        {
-            "record_id": [p.stem for p in files],
-            "subject_id": [p.stem for p in files],
-            "path": [str(p) for p in files],
-        }
-    )
+    table = subject_table(root)
 
     def load_row(row: pd.Series) -> Recording:
         path = Path(row["path"])
