@@ -165,3 +165,27 @@ def test_step_context_defaults_to_demo_profile(study: Path) -> None:
     assert ctx.out == study / "build/demo/artifacts/toy/use" and ctx.out.is_dir()
     with pytest.raises(FileNotFoundError, match="needs the artifacts of step 'make'"):
         ctx.input("make")
+
+
+def test_tidy_progress_output_keeps_final_bar_state(tmp_path: Path) -> None:
+    from nbformat.v4 import new_output
+
+    from physiofm.runner import tidy_progress_output
+
+    cell = new_code_cell("work()")
+    cell.outputs = [
+        new_output("stream", name="stderr", text="/x/tqdm/auto.py:21: TqdmWarning: IProgress not found.\n"),
+        new_output("stream", name="stderr", text="\rfeat:   0%|  | 0/2"),
+        new_output("stream", name="stderr", text="\rfeat:  50%|# | 1/2"),
+        new_output("stream", name="stdout", text="result 7\n"),
+        new_output("stream", name="stderr", text="\rfeat: 100%|##| 2/2\n"),
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(new_notebook(cells=[cell]), path)
+    tidy_progress_output(path)
+    outs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [(o.name, o.text) for o in outs] == [
+        ("stderr", "feat:  50%|# | 1/2"),
+        ("stdout", "result 7\n"),
+        ("stderr", "feat: 100%|##| 2/2\n"),
+    ]

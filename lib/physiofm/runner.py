@@ -162,6 +162,39 @@ def _failure_message(exc: BaseException) -> str:
     return ansi.sub("", f"{ename}: {evalue}\n{tail}")
 
 
+def tidy_progress_output(path: Path) -> None:
+    """Collapse the progress bars an executed notebook captured into their final state.
+
+    A kernel without ipywidgets prints tqdm bars as a stream of carriage-return updates, one output each;
+    the book would show every update. Consecutive stderr outputs of a cell are joined and rendered as a
+    terminal would (the text after a line's last carriage return), and tqdm's advice to install ipywidgets
+    is dropped.
+    """
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs: list = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream" and out.name == "stderr":
+                if outputs and outputs[-1].output_type == "stream" and outputs[-1].name == "stderr":
+                    outputs[-1].text += out.text
+                    continue
+                out = nbformat.from_dict(dict(out))
+            outputs.append(out)
+        for out in outputs:
+            if out.output_type == "stream" and out.name == "stderr":
+                lines = [line.rsplit("\r", 1)[-1] for line in out.text.split("\n")]
+                keep = [
+                    line
+                    for line in lines
+                    if "IProgress not found" not in line and "from .autonotebook import tqdm" not in line
+                ]
+                out.text = "\n".join(keep)
+        cell.outputs = [o for o in outputs if not (o.output_type == "stream" and not o.text.strip())]
+    nbformat.write(nb, path)
+
+
 def run(
     profile: str,
     only: list[str] | None = None,
@@ -222,19 +255,23 @@ def run(
         print(f"{label}: running {step.path.relative_to(root)} -> {executed.relative_to(root)}", flush=True)
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(step.path),
-                str(executed),
-                kernel_name=kernel_name,
-                progress_bar=True,
-                cwd=str(step.path.parent),
-                parameters={
-                    "profile": profile,
-                    "params_file": str(params_path(profile, step.paper, root)),
-                    "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
-                    "data_root": data_root,
-                },
-            )
+            try:
+                pm.execute_notebook(
+                    str(step.path),
+                    str(executed),
+                    kernel_name=kernel_name,
+                    progress_bar={"disable": False, "desc": step.key},
+                    cwd=str(step.path.parent),
+                    parameters={
+                        "profile": profile,
+                        "params_file": str(params_path(profile, step.paper, root)),
+                        "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
+                        "data_root": data_root,
+                    },
+                )
+            finally:
+                if executed.is_file():
+                    tidy_progress_output(executed)
         except Exception as exc:  # noqa: BLE001 - any failure of one step must not stop the others
             secs = time.perf_counter() - t0
             msg = _failure_message(exc)
