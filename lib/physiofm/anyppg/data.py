@@ -8,10 +8,10 @@ through :func:`ppg_segments`, the PPG half of the same path.
 
 Layout of the data step's artifact folder::
 
-    stores/<source>/        one segment store per pretraining source (groups "ppg", "ecg", (1, 1250))
+    stores/<source>/        one segment store per pretraining source (groups "ppg", "ecg", (1, 1250)), with
+                            build_config.json: what it was built from (another config rebuilds it)
     probe_stores/<set>/     one store per probe set (group "ppg")
     splits.parquet          source, row (store position), subject_id, split
-    build.json              the preprocessing of every store (a changed config rebuilds the store)
 
 :class:`PairDataset` streams (PPG, ECG) batches from several stores for training and evaluation.
 """
@@ -39,6 +39,9 @@ from physiofm.splits import SPLITS, check_disjoint, subject_splits
 from physiofm.store import SegmentStore
 
 PAIR_GROUPS = ("ppg", "ecg")
+# Part of every store's build config: bump it when this module changes what goes into a store, so that
+# stores built by an earlier version are rebuilt rather than reused.
+STORE_VERSION = 2
 
 
 # ------------------------------------------------------------------------------------------- sources
@@ -51,8 +54,11 @@ class _Renamed:
 
     def __call__(self, row: pd.Series) -> Recording:
         rec = self.inner[self.by_id[row["inner_record_id"]]]
-        return dataclasses.replace(rec, record_id=f"{self.source}/{rec.record_id}",
-                                   subject_id=f"{self.source}/{rec.subject_id}", source=self.source)
+        ids = {"record_id": f"{self.source}/{rec.record_id}", "subject_id": f"{self.source}/{rec.subject_id}",
+               "source": self.source}
+        # labels are copied into the segment index after the ids, so a label named like an id must agree
+        labels = {k: ids.get(k, v) for k, v in rec.labels.items()}
+        return dataclasses.replace(rec, labels=labels, **ids)
 
 
 def renamed(recordings: RecordingSet, source: str) -> RecordingSet:
@@ -64,14 +70,46 @@ def renamed(recordings: RecordingSet, source: str) -> RecordingSet:
     return RecordingSet(source, table, _Renamed(recordings, source), recordings.info)
 
 
-def synthetic_recordings(spec: SyntheticSource) -> RecordingSet:
-    """The synthetic ICU cohort described by ``spec`` (channels II, V, PPG), renamed to ``spec.name``."""
+def synthetic_cohort(spec: SyntheticSource, n_subjects: int | None = None):
+    """The :class:`~physiofm.synthetic.Cohort` described by ``spec`` (optionally with fewer subjects)."""
     from physiofm.synthetic import ArtefactRates, icu_cohort
 
     rates = ArtefactRates(mains_hz=float(spec.mains_hz), scale=spec.artefact_scale)
-    cohort = icu_cohort(spec.n_subjects, spec.seed, duration_s=spec.duration_s,
-                        alarms_per_hour=spec.alarms_per_hour, artefacts=rates)
-    return renamed(cohort.recordings, spec.name)
+    return icu_cohort(n_subjects or spec.n_subjects, spec.seed, duration_s=spec.duration_s,
+                      alarms_per_hour=spec.alarms_per_hour, artefacts=rates)
+
+
+def synthetic_recordings(spec: SyntheticSource) -> RecordingSet:
+    """The synthetic ICU cohort described by ``spec`` (channels II, V, PPG), renamed to ``spec.name``."""
+    return renamed(synthetic_cohort(spec).recordings, spec.name)
+
+
+def synthetic_proofs(params: DataParams) -> dict[str, pd.DataFrame]:
+    """What :mod:`physiofm.synthetic.proofs` measures on a cohort drawn like the first synthetic probe set.
+
+    Returns ``agreement`` (median absolute error of heart rate and pulse-transit time measured from the
+    signals against the latent values, clean blocks) and, when ``structure_subjects`` > 0, ``structure``
+    (AUROC of one classifier on hand-made features of each channel set, per label).
+    """
+    from physiofm.synthetic import proofs
+
+    spec = next((s for s in [*params.probe_sets, *params.sources] if s.kind == "synthetic_icu"), None)
+    if params.proof is None or spec is None:
+        return {}
+    cohort = synthetic_cohort(spec)
+    hr = proofs.heart_rate_agreement(cohort, records=params.proof.records)
+    ptt = proofs.ptt_agreement(cohort, records=params.proof.records)
+    out = {"agreement": pd.DataFrame({
+        "quantity": ["heart rate (bpm), R peaks of lead II", "pulse-transit time (ms), R peak to PPG foot"],
+        "clean blocks": [int(hr["clean"].sum()), int(ptt["clean"].sum())],
+        "median |measured - latent|": [hr.loc[hr["clean"], "abs_error"].median(),
+                                       ptt.loc[ptt["clean"], "abs_error_ms"].median()],
+    }).set_index("quantity")}
+    if params.proof.structure_subjects:
+        small = synthetic_cohort(spec, params.proof.structure_subjects)
+        feats = proofs.cohort_features(small)
+        out["structure"] = proofs.information_structure(feats, labels=tuple(params.proof.structure_labels))
+    return out
 
 
 def registry_recordings(spec: RegistrySource, data_root: Path | None) -> RecordingSet:
@@ -126,7 +164,8 @@ def ppg_segments(recordings: Iterable[Recording], cfg: AnyPPGPreprocess,
 
 
 def _config_json(cfg: AnyPPGPreprocess, extra: Mapping[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps({**dataclasses.asdict(cfg), **extra}, default=str))
+    payload = {**dataclasses.asdict(cfg), **extra, "store_version": STORE_VERSION}
+    return json.loads(json.dumps(payload, default=str))
 
 
 def build_store(root: Path, recordings: RecordingSet, process, config: dict[str, Any], *,
@@ -277,7 +316,8 @@ class PairDataset(torch.utils.data.Dataset):
         return {g: torch.from_numpy(a) for g, a in out.items()}
 
 
-def split_rows(splits: pd.DataFrame, split: str, sources: Iterable[str] | None = None) -> dict[str, np.ndarray]:
+def split_rows(splits: pd.DataFrame, split: str,
+               sources: Iterable[str] | None = None) -> dict[str, np.ndarray]:
     """Per source, the store rows of one partition."""
     sel = splits[splits["split"] == split]
     names = list(sources) if sources is not None else list(dict.fromkeys(splits["source"]))

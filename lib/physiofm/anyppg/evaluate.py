@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 import yaml
 from tqdm.auto import tqdm
 
@@ -74,30 +73,42 @@ def chance_retrieval(n: int, batch_pairs: int, ks: Sequence[int] = (1, 5, 10)) -
     return out
 
 
+def test_embeddings(model, stores: Mapping[str, SegmentStore], splits: pd.DataFrame, params: RetrievalParams,
+                    cache_dir: Path, checkpoint: Path | None, source: str,
+                    progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(PPG queries, ECG gallery) of one source's ``params.split`` pairs in the shared space, row i of
+    both from the same window, in store order; cached under ``cache_dir`` by checkpoint and data."""
+    store = stores[source]
+    ds = PairDataset({source: store}, split_rows(splits, params.split, [source]))
+    if len(ds) < 2:
+        raise ValueError(f"anyppg retrieval: source {source!r} has {len(ds)} {params.split} pairs; need >= 2")
+    key = f"{source}|{params.split}|{_store_key(store)}|{len(ds)}"
+    out = []
+    for what, fn in (("ppg", _encode_ppg_shared), ("ecg", _encode_ecg_shared)):
+        out.append(compute_embeddings(model, iter_batches(ds, params.embed_batch_size), encode=fn,
+                                      cache_dir=cache_dir, dataset_key=f"{key}|{what}", checkpoint=checkpoint,
+                                      progress=progress).X)
+    return out[0], out[1]
+
+
 def retrieval_results(model, stores: Mapping[str, SegmentStore], splits: pd.DataFrame,
                       params: RetrievalParams, cache_dir: Path, checkpoint: Path | None,
                       method: str = "anyppg", seed: int = 0, progress: bool = True) -> pd.DataFrame:
     """PPG->ECG retrieval per source on the held-out ``params.split``, plus the chance reference.
 
     Returns tidy rows (method, task = source, probe = "retrieval", metric, seed, value) with extra columns
-    ``n_samples`` and ``batch_pairs`` (the batch actually used: ``min(params.batch_pairs, n_samples)``).
+    ``n_samples`` and ``batch_pairs`` (the batch actually used: ``min(params.batch_pairs, n_samples)``),
+    then the weighted and macro aggregates over sources (``batch_pairs`` -1: several batch sizes).
     """
     rows: list[dict[str, Any]] = []
-    for name, store in stores.items():
-        ds = PairDataset({name: store}, split_rows(splits, params.split, [name]))
-        if len(ds) < 2:
-            raise ValueError(f"anyppg retrieval: source {name!r} has {len(ds)} {params.split} pairs; need >= 2")
-        key = f"{name}|{params.split}|{_store_key(store)}"
-        embed = {}
-        for what, fn in (("ppg", _encode_ppg_shared), ("ecg", _encode_ecg_shared)):
-            embed[what] = compute_embeddings(
-                model, iter_batches(ds, params.embed_batch_size), encode=fn, cache_dir=cache_dir,
-                dataset_key=f"{key}|{what}", checkpoint=checkpoint, progress=progress).X
-        batch = min(params.batch_pairs, len(ds))
-        ours = retrieval_metrics(embed["ppg"], embed["ecg"], ks=params.ks, batch_size=batch)
-        for label, scores in ((METHOD_LABELS[method], ours), (CHANCE, chance_retrieval(len(ds), batch, params.ks))):
+    for name in stores:
+        query, gallery = test_embeddings(model, stores, splits, params, cache_dir, checkpoint, name, progress)
+        n = len(query)
+        batch = min(params.batch_pairs, n)
+        ours = retrieval_metrics(query, gallery, ks=params.ks, batch_size=batch)
+        for label, scores in ((METHOD_LABELS[method], ours), (CHANCE, chance_retrieval(n, batch, params.ks))):
             rows += [{"method": label, "task": name, "probe": "retrieval", "metric": m, "seed": seed,
-                      "value": v, "n_samples": len(ds), "batch_pairs": batch} for m, v in scores.items()]
+                      "value": v, "n_samples": n, "batch_pairs": batch} for m, v in scores.items()]
     return results_frame(add_aggregates(pd.DataFrame(rows)))
 
 
@@ -107,7 +118,7 @@ def add_aggregates(df: pd.DataFrame) -> pd.DataFrame:
     extra = []
     for (method, metric), g in per.groupby(["method", "metric"], sort=False):
         base = {"method": method, "probe": "retrieval", "metric": metric, "seed": int(g["seed"].iloc[0]),
-                "n_samples": int(g["n_samples"].sum()), "batch_pairs": np.nan}
+                "n_samples": int(g["n_samples"].sum()), "batch_pairs": -1}
         extra.append({**base, "task": "aggregate_weighted", "value": float(np.average(g["value"],
                                                                                     weights=g["n_samples"]))})
         extra.append({**base, "task": "aggregate_macro", "value": float(g["value"].mean())})
@@ -118,9 +129,10 @@ def _table2_rows(frame: pd.DataFrame, names: Mapping[str, str]) -> pd.DataFrame:
     wide = frame.pivot_table(index="task", columns="metric", values="value", sort=False)
     n = frame.groupby("task", sort=False)["n_samples"].first()
     out = pd.DataFrame({"#Samples": n.astype(int)}).join(wide[[c for c in RETRIEVAL_METRICS if c in wide]])
-    order = [t for t in out.index if not t.startswith("aggregate_")] + ["aggregate_weighted", "aggregate_macro"]
+    labels = {"aggregate_weighted": "Aggregate (weighted by samples)",
+              "aggregate_macro": "Aggregate (macro-average)"}
+    order = [t for t in out.index if t not in labels] + list(labels)
     out = out.loc[[t for t in order if t in out.index]]
-    labels = {"aggregate_weighted": "Aggregate (weighted by samples)", "aggregate_macro": "Aggregate (macro-average)"}
     out.index = [labels.get(t, names.get(t, t)) for t in out.index]
     return out
 
@@ -276,7 +288,8 @@ def probing_table(results: pd.DataFrame, kind: str, published_yaml: Path,
             if (spec.kind == "regression") != (kind == "regression"):
                 continue
             paper_tasks = [probe_task(t) for t in spec.analogue_of]
-            title = " / ".join(dict.fromkeys(t.paper_task for t in paper_tasks)) or f"(no paper task) {spec.name}"
+            title = (" / ".join(dict.fromkeys(t.paper_task for t in paper_tasks))
+                     or f"(no paper task) {spec.name}")
             for t in paper_tasks:
                 p = pub[pub["dataset"] == t.id]
                 for model, g in p.groupby("method", sort=False):
@@ -286,10 +299,10 @@ def probing_table(results: pd.DataFrame, kind: str, published_yaml: Path,
                                                              decimals) for m in metrics}})
             s = summary[(summary["probe_set"] == set_name) & (summary["task"] == spec.name)]
             for model, g in s.groupby("method", sort=False):
-                vals = g.set_index("metric")
+                mean, std = g.set_index("metric")["mean"], g.set_index("metric")["std"]
                 rows.append({"task": title, "origin": "this study", "dataset": f"{set_name}: {spec.name}",
-                             "model": model, **{m: _cell(vals["mean"].get(m, np.nan), vals["std"].get(m, np.nan),
-                                                         decimals) for m in metrics}})
+                             "model": model, **{m: _cell(mean.get(m, np.nan), std.get(m, np.nan), decimals)
+                                                for m in metrics}})
     return pd.DataFrame(rows).set_index(["task", "origin", "dataset", "model"])
 
 
@@ -307,16 +320,22 @@ def analogue_table(tasks: Mapping[str, Sequence[ProbeTaskSpec]]) -> pd.DataFrame
 
 def win_table(results: pd.DataFrame, method: str = "AnyPPG") -> pd.DataFrame:
     """Per task: each method's mean primary metric (MAE for regression, AUC otherwise), the chance level,
-    and whether ``method`` is the best of the pretrained models on it."""
+    which pretrained model (AnyPPG, SimCLR, BYOL: random init and chance excluded) is best, and how far the
+    best is from chance (relative MAE reduction, or AUC - 0.5; near 0 means no model learned the task)."""
     s = summarise_probes(results)
-    primary = s[((s["metric"] == "MAE") & s["task"].isin(results.loc[results["kind"] == "regression", "task"]))
-                | ((s["metric"] == "AUC") & s["task"].isin(results.loc[results["kind"] != "regression", "task"]))]
-    wide = primary.pivot_table(index=["probe_set", "task", "metric"], columns="method", values="mean", sort=False)
-    models = [c for c in wide.columns if c != CHANCE]
+    regression = s["task"].isin(results.loc[results["kind"] == "regression", "task"])
+    primary = s[(regression & (s["metric"] == "MAE")) | (~regression & (s["metric"] == "AUC"))]
+    wide = primary.pivot_table(index=["probe_set", "task", "metric"], columns="method", values="mean",
+                               sort=False)
+    models = [c for c in wide.columns if c not in (CHANCE, METHOD_LABELS["random_init"])]
     lower_better = wide.index.get_level_values("metric") == "MAE"
     best = np.where(lower_better, wide[models].idxmin(axis=1), wide[models].idxmax(axis=1))
+    best_value = np.where(lower_better, wide[models].min(axis=1), wide[models].max(axis=1))
     wide["best pretrained"] = best
     wide[f"{method} best"] = wide["best pretrained"] == method
+    if CHANCE in wide:
+        # how far the best pretrained model is from chance: relative MAE reduction, or AUC - 0.5
+        wide["best vs chance"] = np.where(lower_better, 1 - best_value / wide[CHANCE], best_value - 0.5)
     return wide
 
 
@@ -333,7 +352,9 @@ def load_published_tables(path: Path) -> dict[str, pd.DataFrame]:
         if table not in raw:
             raise KeyError(f"{path}: no {table!r} section")
         rows = [{"dataset": d, "method": m, "metric": k, "value": float(v)}
-                for d, methods in raw[table].items() for m, metrics in methods.items() for k, v in metrics.items()]
+                for d, methods in raw[table].items()
+                for m, metrics in methods.items()
+                for k, v in metrics.items()]
         out[table] = pd.DataFrame(rows)
     return out
 
@@ -342,8 +363,3 @@ def published_path() -> Path:
     from physiofm.paths import repo_root
 
     return repo_root() / "params" / "published" / "anyppg.yaml"
-
-
-def set_threads(n: int) -> None:
-    """Torch intra-op threads for this kernel (the study runs on shared CPUs; see the params)."""
-    torch.set_num_threads(n)

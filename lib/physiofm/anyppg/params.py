@@ -61,7 +61,7 @@ class ModelSpec(Section):
 
 class Shared(Section):
     seed: int = Field(ge=0)
-    torch_threads: int = Field(ge=1, le=256)
+    threads: int = Field(ge=1, le=256)  # torch and BLAS threads per notebook kernel (see anyppg.runtime)
     model: ModelSpec
 
 
@@ -186,7 +186,19 @@ class RegistryProbeSet(RegistrySource):
 ProbeSet = Annotated[SyntheticProbeSet | RegistryProbeSet | UnavailableSource, Field(discriminator="kind")]
 
 
+class ProofSpec(Section):
+    """Checks that the built-in cohort carries what it claims (:mod:`physiofm.synthetic.proofs`), run on a
+    small cohort drawn like the first synthetic probe set: heart rate and pulse-transit time measured from
+    ``records`` records; the information-structure AUROC table on ``structure_subjects`` subjects
+    (0 skips it)."""
+
+    records: int = Field(ge=1)
+    structure_subjects: int = Field(ge=0)
+    structure_labels: list[str]
+
+
 class DataParams(Section):
+    proof: ProofSpec | None
     sources: list[Source] = Field(min_length=1)
     probe_sets: list[ProbeSet] = Field(min_length=1)
     preprocess: PreprocessSpec

@@ -5,10 +5,17 @@ checkpoint corresponding to the best validation contrastive loss was selected").
 
 A run lives in ``<out>/<method>/`` (``checkpoints/{best,last}.pt``, ``curve.csv``, ``run.json``); a rerun
 with the same settings resumes or returns at once, a rerun with other settings starts afresh.
+
+The notebook runs one process. For the paper profile's four GPUs, run each method under torchrun after the
+data step (the Trainer then trains with DDP, each GPU taking ``batch_size_per_gpu``); the notebook then
+finds the finished runs::
+
+    torchrun --nproc_per_node 4 -m physiofm.anyppg.pretrain --profile paper --method anyppg
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 from pathlib import Path
@@ -18,11 +25,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from physiofm.anyppg.baselines import BYOL, SimCLR, BYOLObjective, SimCLRObjective
+from physiofm.anyppg.baselines import BYOL, BYOLObjective, SimCLR, SimCLRObjective
 from physiofm.anyppg.data import PairDataset, loader, read_splits, split_rows
 from physiofm.anyppg.model import AnyPPG, ClipObjective, param_groups
 from physiofm.anyppg.params import ModelSpec, PretrainParams
-from physiofm.training import Trainer, TrainConfig, TrainResult, load_checkpoint, load_model_weights
+from physiofm.training import TrainConfig, Trainer, TrainResult, load_checkpoint, load_model_weights
+from physiofm.training.checkpoint import file_sha256
+from physiofm.training.distributed import barrier, init_distributed
 
 METHOD_LABELS = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL", "random_init": "Random init"}
 
@@ -59,9 +68,11 @@ def train_config(params: PretrainParams, seed: int) -> TrainConfig:
 
 
 def _fingerprint(method: str, params: PretrainParams, model: ModelSpec, seed: int, data: Path) -> dict:
+    """What a run depends on: its settings and the data step's split table (which names every segment)."""
     splits = Path(data) / "splits.parquet"
-    return {"method": method, "params": params.model_dump(mode="json"), "model": model.model_dump(mode="json"),
-            "seed": seed, "splits_bytes": splits.stat().st_size if splits.is_file() else None}
+    return {"method": method, "params": params.model_dump(mode="json"),
+            "model": model.model_dump(mode="json"), "seed": seed,
+            "splits": file_sha256(splits) if splits.is_file() else None}
 
 
 def pretrain(method: str, params: PretrainParams, model_spec: ModelSpec, seed: int, data_dir: Path,
@@ -69,13 +80,16 @@ def pretrain(method: str, params: PretrainParams, model_spec: ModelSpec, seed: i
     """Train one method on the data step's train split; validate on its val split."""
     from physiofm.anyppg.data import open_stores
 
+    dist = init_distributed()  # before the samplers are built, so they shard across ranks
     run_dir = Path(out) / method
     stamp = _fingerprint(method, params, model_spec, seed, data_dir)
     run_json = run_dir / "run.json"
-    if run_dir.exists() and (not run_json.is_file() or json.loads(run_json.read_text()) != stamp):
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    run_json.write_text(json.dumps(stamp, indent=1))
+    if dist.is_main:
+        if run_dir.exists() and (not run_json.is_file() or json.loads(run_json.read_text()) != stamp):
+            shutil.rmtree(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        run_json.write_text(json.dumps(stamp, indent=1))
+    barrier()
 
     stores, splits = open_stores(data_dir), read_splits(data_dir)
     groups = ("ppg", "ecg") if method == "anyppg" else ("ppg",)
@@ -112,7 +126,8 @@ def load_pretrained(method: str, model_spec: ModelSpec, pretrain_dir: Path, chec
         return build_model(method, model_spec).eval(), None
     path = Path(pretrain_dir) / method / "checkpoints" / f"{checkpoint}.pt"
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no {checkpoint} checkpoint of {method}; run the pretrain step first")
+        raise FileNotFoundError(f"{path}: no {checkpoint} checkpoint of {method}; "
+                                "run the pretrain step first")
     model = build_model(method, model_spec)
     load_model_weights(path, model)
     return model.eval(), path
@@ -140,3 +155,24 @@ def best_checkpoints(pretrain_dir: Path, methods: list[str]) -> pd.DataFrame:
                      "best step": int(best["step"]), "best val loss": float(best["val_loss"]),
                      "last step": int(last["step"])})
     return pd.DataFrame(rows).set_index("method")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train one method of one profile outside the notebook (e.g. under torchrun for DDP)."""
+    from physiofm.config import step_context
+
+    ap = argparse.ArgumentParser(prog="python -m physiofm.anyppg.pretrain", description=main.__doc__)
+    ap.add_argument("--profile", default="paper")
+    ap.add_argument("--method", required=True, choices=["anyppg", "simclr", "byol"])
+    ap.add_argument("--params-file", default=None)
+    ap.add_argument("--artifacts", default=None, help="the study's artifact folder of this paper")
+    a = ap.parse_args(argv)
+    ctx = step_context("anyppg", "pretrain", a.profile, a.params_file, a.artifacts)
+    result = pretrain(a.method, ctx.params, ctx.shared.model, ctx.shared.seed, ctx.input("data"), ctx.out)
+    if init_distributed().is_main:
+        print(f"{a.method}: {result.steps} steps, best validation loss {result.best_val_loss:.4f} "
+              f"({result.best_checkpoint})")
+
+
+if __name__ == "__main__":
+    main()

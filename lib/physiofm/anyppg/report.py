@@ -1,0 +1,209 @@
+"""Tables and figures of the AnyPPG notebooks (the notebooks only call these and show the result)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from physiofm.anyppg.params import AnyPPGParams, DataParams
+from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
+from physiofm.store import SegmentStore
+
+
+# ------------------------------------------------------------------------------------------ data tables
+def paper_sources_table() -> pd.DataFrame:
+    """Table 1 of the paper, pretraining part: subjects, segments, hours and Table 2's test pairs."""
+    return pd.DataFrame([{"source": s.paper_name, "subjects": s.paper_subjects, "segments": s.paper_segments,
+                          "hours": s.paper_hours, "test pairs (Table 2)": s.paper_test_samples}
+                         for s in PRETRAIN_SOURCES]).set_index("source")
+
+
+def sources_table(params: DataParams) -> pd.DataFrame:
+    """The sources of this profile: what each is and whether it can be read."""
+    rows = []
+    for s in [*params.sources, *params.probe_sets]:
+        role = "pretraining" if s in params.sources else "probing"
+        if s.kind == "synthetic_icu":
+            what = (f"icu_cohort(n_subjects={s.n_subjects}, seed={s.seed}, duration_s={s.duration_s:g}), "
+                    f"artefact rates x{s.artefact_scale:g}, {s.mains_hz:g} Hz mains")
+            status = "built in"
+        elif s.kind == "registry":
+            what = f"physiofm.datasets.load({s.dataset!r}, <data_root>/{s.subdir})"
+            status = "read from --data-root"
+        else:
+            what, status = s.paper_name, f"cannot be loaded: {s.reason}"
+        rows.append({"role": role, "name": s.name, "data": what, "status": status,
+                     "note": getattr(s, "note", "")})
+    return pd.DataFrame(rows).set_index(["role", "name"])
+
+
+def preprocess_table(params: DataParams, paper: DataParams | None = None) -> pd.DataFrame:
+    """The preprocessing settings of this profile (and of the paper profile beside them)."""
+    def flat(p: DataParams) -> dict[str, str]:
+        d = p.preprocess.model_dump()
+        return {k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for k, v in d.items()}
+
+    table = pd.DataFrame({"this profile": flat(params)})
+    if paper is not None:
+        table["paper profile"] = pd.Series(flat(paper))
+    return table
+
+
+def sqi_table(stores: Mapping[str, SegmentStore]) -> pd.DataFrame:
+    """Kept segments per Zhao ECG-quality class and source (rejected classes no longer appear)."""
+    counts = {n: s.index["ecg_sqi"].value_counts() for n, s in stores.items()}
+    return pd.DataFrame(counts).fillna(0).astype(int)
+
+
+def probe_set_summary(stores: Mapping[str, SegmentStore], tasks: Mapping[str, Sequence]) -> pd.DataFrame:
+    """Per probe set and task: usable segments, subjects and the label's distribution."""
+    from physiofm.anyppg.evaluate import task_labels
+
+    rows = []
+    for name, store in stores.items():
+        for t in tasks[name]:
+            y, ok, classes = task_labels(store.index, t)
+            if t.kind == "regression":
+                dist = f"mean {np.mean(y[ok]):.1f}, sd {np.std(y[ok]):.1f}" + (f" {t.unit}" if t.unit else "")
+            else:
+                counts = np.bincount(y[ok], minlength=len(classes))
+                dist = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
+            rows.append({"probe set": name, "task": t.name, "type": t.kind, "segments": int(ok.sum()),
+                         "subjects": store.index.loc[ok, "subject_id"].nunique(), "labels": dist})
+    return pd.DataFrame(rows).set_index(["probe set", "task"])
+
+
+def paper_probe_tasks() -> pd.DataFrame:
+    """Table 1 of the paper, evaluation part (the eleven dataset-task pairs)."""
+    return pd.DataFrame([{"dataset": t.paper_dataset, "task": t.paper_task, "type": t.kind,
+                          "subjects": t.paper_subjects if t.paper_subjects is not None else "N/A",
+                          "segments": t.paper_segments} for t in PROBE_TASKS])
+
+
+def settings_table(params: AnyPPGParams, paper: AnyPPGParams, step: str) -> pd.DataFrame:
+    """One step's settings in this profile beside the paper profile's (the paper's own values)."""
+    def flat(d: dict, prefix: str = "") -> dict[str, str]:
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}."))
+            else:
+                out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+        return out
+
+    ours = flat(params.step(step).model_dump())
+    theirs = flat(paper.step(step).model_dump())
+    if step == "pretrain":  # the model is part of what pretraining means
+        ours |= flat(params.shared.model.model_dump(), "model.")
+        theirs |= flat(paper.shared.model.model_dump(), "model.")
+    keys = list(dict.fromkeys([*theirs, *ours]))
+    return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
+                         "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
+
+
+# -------------------------------------------------------------------------------------------- figures
+def plot_examples(stores: Mapping[str, SegmentStore], n: int, seed: int, fs: float) -> plt.Figure:
+    """``n`` preprocessed (PPG, ECG) pairs per source, on one time axis (z-scored units)."""
+    from physiofm.anyppg.data import example_pairs
+
+    fig, axes = plt.subplots(len(stores) * n, 1, figsize=(10, 1.7 * len(stores) * n), sharex=True,
+                             squeeze=False)
+    for i, (name, store) in enumerate(stores.items()):
+        arrays, index = example_pairs(store, n, seed)
+        for j in range(len(index)):
+            ax = axes[i * n + j, 0]
+            t = np.arange(arrays["ppg"].shape[-1]) / fs
+            ax.plot(t, arrays["ecg"][j, 0], lw=0.6, color="tab:red", label="ECG (lead II)")
+            ax.plot(t, arrays["ppg"][j, 0] - 4, lw=0.8, color="tab:blue", label="PPG (offset -4)")
+            row = index.iloc[j]
+            ax.set_title(f"{name} · {row['subject_id']} · t = {row['offset_s']:.0f} s · "
+                         f"ECG SQI {row.get('ecg_sqi', '')}", fontsize=8, loc="left")
+            ax.set_yticks([])
+    axes[0, 0].legend(loc="upper right", fontsize=7, ncol=2)
+    axes[-1, 0].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_curves(curves: pd.DataFrame) -> plt.Figure:
+    """Training loss (logged windows) and validation loss per method; one panel per method."""
+    methods = list(dict.fromkeys(curves["method"]))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), squeeze=False)
+    for ax, m in zip(axes[0], methods, strict=True):
+        c = curves[curves["method"] == m]
+        ax.plot(c["step"], c["loss"], lw=1, label="train")
+        v = c[c["val_loss"].notna()]
+        ax.plot(v["step"], v["val_loss"], "o-", ms=3, label="validation")
+        best = v.loc[v["val_loss"].idxmin()] if len(v) else None
+        if best is not None:
+            ax.axvline(best["step"], color="grey", ls=":", lw=1, label="selected (best val)")
+        ax.set_title(m)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_clip_state(curves: pd.DataFrame) -> plt.Figure:
+    """AnyPPG's learnable temperature and in-batch PPG->ECG top-1 accuracy over training."""
+    c = curves[curves["method"] == "AnyPPG"]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
+    a.plot(c["step"], c["temperature"])
+    a.set_title("temperature tau = 1 / logit scale")
+    a.set_xlabel("step")
+    b.plot(c["step"], c["batch_top1"])
+    b.set_title("in-batch PPG->ECG top-1 (training batches)")
+    b.set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def plot_similarity(query: np.ndarray, gallery: np.ndarray, n: int, title: str) -> plt.Figure:
+    """Cosine similarities of the first ``n`` PPG queries to the first ``n`` ECG gallery items."""
+    q, g = query[:n], gallery[:n]
+    q = q / np.linalg.norm(q, axis=1, keepdims=True)
+    g = g / np.linalg.norm(g, axis=1, keepdims=True)
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    im = ax.imshow(q @ g.T, cmap="viridis")
+    ax.set_xlabel("ECG gallery item")
+    ax.set_ylabel("PPG query")
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def plot_probe_bars(results: pd.DataFrame) -> plt.Figure:
+    """Figure 1's layout: per task the primary metric (MAE or AUC) of each method, mean +- std over folds."""
+    from physiofm.anyppg.evaluate import summarise_probes
+
+    s = summarise_probes(results)
+    kinds = results.drop_duplicates("task").set_index("task")["kind"]
+    tasks = list(dict.fromkeys(s["task"]))
+    cols = min(4, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.8 * cols, 3.0 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis("off")
+    for ax, task in zip(axes.flat, tasks):
+        metric = "MAE" if kinds[task] == "regression" else "AUC"
+        d = s[(s["task"] == task) & (s["metric"] == metric)]
+        ax.bar(range(len(d)), d["mean"], yerr=d["std"].fillna(0), color=plt.cm.tab10(np.arange(len(d))))
+        ax.set_xticks(range(len(d)), d["method"], rotation=60, fontsize=7)
+        ax.set_title(f"{task} ({metric})", fontsize=8)
+        if metric == "AUC":
+            ax.set_ylim(0.4, 1.0)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: plt.Figure, out: Path, name: str) -> None:
+    """Save a figure as ``<out>/figures/<name>.png`` (the notebook shows it inline as well)."""
+    path = Path(out) / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
