@@ -98,7 +98,8 @@ def synthetic_cohort(c: CohortSection):
 def chain(name: str, sets: Sequence[RecordingSet]) -> RecordingSet:
     """Several recording sets as one (records tables stacked; each row still loads from its own set)."""
     tables = [s.records.assign(_set=i, _pos=np.arange(len(s))) for i, s in enumerate(sets)]
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["record_id", "subject_id"])
+    empty = pd.DataFrame(columns=["record_id", "subject_id"])
+    table = pd.concat(tables, ignore_index=True) if tables else empty
     return RecordingSet(name, table, lambda row: sets[int(row["_set"])][int(row["_pos"])])
 
 
@@ -159,7 +160,7 @@ def split_table(index: pd.DataFrame, split: pd.Series) -> pd.DataFrame:
     df = index.assign(split=split.to_numpy())
     g = df.groupby(["source", "split"])
     return pd.DataFrame({"subjects": g["subject_id"].nunique(), "records": g["record_id"].nunique(),
-                         "segments": g.size(), "hours": g.size() * 10 / 3600}).round({"hours": 2}).reset_index()
+                         "segments": g.size(), "hours": (g.size() * 10 / 3600).round(2)}).reset_index()
 
 
 def padded_segments(recordings, cfg: SyneCoPreprocess, window_s: float, pad_short: bool,
@@ -189,7 +190,8 @@ def padded_segments(recordings, cfg: SyneCoPreprocess, window_s: float, pad_shor
     for p in parts:
         x = syneco_transform(p.arrays, p.fs, cfg)
         n = {g: int(round(cfg.window_s * rates[g])) for g in x}
-        x = {g: np.pad(a[..., :n[g]], ((0, 0), (0, 0), (0, max(0, n[g] - a.shape[-1])))) for g, a in x.items()}
+        x = {g: np.pad(a[..., :n[g]], ((0, 0), (0, 0), (0, max(0, n[g] - a.shape[-1]))))
+             for g, a in x.items()}
         done.append(Segments(x, p.index, rates, funnel))
     return Segments.concat(done, funnel=funnel)
 
@@ -213,7 +215,8 @@ def subject_table(index: pd.DataFrame, subjects: pd.DataFrame | None = None) -> 
     return subj
 
 
-def example_segments(store: SegmentStore, n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+def example_segments(store: SegmentStore, n: int,
+                     seed: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """``n`` segments of different subjects (arrays per group, their index rows) for plotting."""
     rng = np.random.default_rng(seed)
     first = store.index.reset_index().groupby("subject_id").first()["index"].to_numpy()
@@ -268,23 +271,24 @@ def build_downstream(p: DataStep, seed: int, out: Path, data_root: Path | None =
                      pretrain_splits: pd.DataFrame | None = None) -> dict[str, SegmentStore]:
     """The probing stores (``out/downstream*/store``) and their label tables (``labels_<name>.parquet``).
 
-    Built-in data: one store ``downstream`` of the downstream cohort, labelled by
-    :func:`physiofm.syneco.tasks.synthetic_labels`. Real data: one store per benchmark dataset plus
-    ``vitaldb_test`` (the VitalDB subjects of the held-out test split, pretraining preprocessing).
+    Always: one store ``downstream`` of the built-in downstream cohort, labelled by
+    :func:`physiofm.syneco.tasks.synthetic_labels` (the analogue tasks and the synergy step). Real data in
+    addition: one store per benchmark dataset plus ``vitaldb_test`` (the VitalDB subjects of the held-out
+    test split, with the pretraining preprocessing).
     """
     from physiofm.syneco.tasks import synthetic_labels
 
     out = Path(out)
     stores: dict[str, SegmentStore] = {}
     base = {"seed": seed, "preprocess": p.preprocess.model_dump(), "max": p.downstream_max_segments}
+    cohort = synthetic_cohort(p.downstream_cohort)
+    cfg = preprocess_config(p.preprocess, seed, min_duration_s=0.0, subject_cap={},
+                            record_cap={"*": p.downstream_max_segments})
+    store = _build(out / "downstream", {**base, "cohort": p.downstream_cohort.model_dump()},
+                   cohort.recordings, cfg, p)
+    stores["downstream"] = store
+    write_labels(out / "labels_downstream.parquet", synthetic_labels(store.index, cohort.subjects))
     if p.source == "synthetic":
-        cohort = synthetic_cohort(p.downstream_cohort)
-        cfg = preprocess_config(p.preprocess, seed, min_duration_s=0.0, subject_cap={},
-                                record_cap={"*": p.downstream_max_segments})
-        store = _build(out / "downstream", {**base, "cohort": p.downstream_cohort.model_dump()},
-                       cohort.recordings, cfg, p)
-        stores["downstream"] = store
-        write_labels(out / "labels_downstream.parquet", synthetic_labels(store.index, cohort.subjects))
         return stores
     from physiofm.datasets import load
 
@@ -292,8 +296,8 @@ def build_downstream(p: DataStep, seed: int, out: Path, data_root: Path | None =
         rs = load(s.dataset, Path(data_root) / s.subdir, **s.options)
         cfg = preprocess_config(p.preprocess, seed, channels=channels_of(rs), min_duration_s=0.0,
                                 subject_cap={}, record_cap={"*": p.downstream_max_segments})
-        stores[s.dataset] = _build(out / f"downstream_{s.dataset}", {**base, "source": s.model_dump()}, rs, cfg,
-                                   p, process=downstream_process(s, cfg))
+        stores[s.dataset] = _build(out / f"downstream_{s.dataset}", {**base, "source": s.model_dump()}, rs,
+                                   cfg, p, process=downstream_process(s, cfg))
         write_labels(out / f"labels_{s.dataset}.parquet", real_labels(stores[s.dataset].index))
     vital = [s for s in p.pretrain_sources if s.dataset == "vitaldb"]
     if vital and pretrain_splits is not None:
@@ -302,8 +306,8 @@ def build_downstream(p: DataStep, seed: int, out: Path, data_root: Path | None =
         rs = load("vitaldb", Path(data_root) / vital[0].subdir, **vital[0].options)
         rs = rs.subset(rs.records["subject_id"].astype(str).isin(test).to_numpy())
         cfg = preprocess_config(p.preprocess, seed, record_cap={"*": p.downstream_max_segments})
-        stores["vitaldb_test"] = _build(out / "downstream_vitaldb_test", {**base, "vitaldb": vital[0].model_dump()},
-                                        rs, cfg, p)
+        stores["vitaldb_test"] = _build(out / "downstream_vitaldb_test",
+                                        {**base, "vitaldb": vital[0].model_dump()}, rs, cfg, p)
         write_labels(out / "labels_vitaldb_test.parquet", real_labels(stores["vitaldb_test"].index))
     return stores
 
@@ -323,6 +327,11 @@ def write_labels(path: Path, labels: pd.DataFrame) -> Path:
     return Path(path)
 
 
+def ecg_length(data_dir: Path) -> int:
+    """Samples per ECG segment of the pretraining store (PPG is resampled to it for ECG-only models)."""
+    return int(SegmentStore(Path(data_dir) / "pretrain" / "store").groups["ecg_ii"]["shape"][-1])
+
+
 def open_downstream(data_dir: Path) -> dict[str, tuple[SegmentStore, pd.DataFrame]]:
     """Every downstream store of a finished data step with its label table."""
     data_dir = Path(data_dir)
@@ -334,3 +343,35 @@ def open_downstream(data_dir: Path) -> dict[str, tuple[SegmentStore, pd.DataFram
     if not out:
         raise FileNotFoundError(f"{data_dir}: no downstream label tables; run the data step first")
     return out
+
+
+# ------------------------------------------------------------------------------------------ proofs
+def first_records(cohort, n: int):
+    """The first ``n`` records of a synthetic cohort as a cohort (its tables cut to match)."""
+    import dataclasses
+
+    rs = cohort.recordings.subset(np.arange(min(n, len(cohort.recordings))))
+    ids, subjects = set(rs.records["record_id"]), set(rs.records["subject_id"])
+    return dataclasses.replace(cohort, recordings=rs,
+                               subjects=cohort.subjects[cohort.subjects["subject_id"].isin(subjects)],
+                               labels=cohort.labels[cohort.labels["record_id"].isin(ids)],
+                               events=cohort.events[cohort.events["record_id"].isin(ids)])
+
+
+def structure_proofs(p: DataStep, out: Path) -> dict[str, pd.DataFrame]:
+    """:mod:`physiofm.synthetic.proofs` on the first ``p.proofs.records`` records of the downstream cohort:
+    detected vs latent heart rate, measured vs latent pulse-transit time, and the hand-made-feature
+    classifier per channel set and label. Tables are cached in ``out/proofs/`` (reused when unchanged)."""
+    from physiofm.synthetic import proofs
+
+    folder = Path(out) / "proofs"
+    names = ("heart_rate", "ptt", "structure")
+    if fresh_dir(folder, {"cohort": p.downstream_cohort.model_dump(), "records": p.proofs.records}):
+        return {n: pd.read_csv(folder / f"{n}.csv", index_col=0 if n == "structure" else None) for n in names}
+    cohort = first_records(synthetic_cohort(p.downstream_cohort), p.proofs.records)
+    tables = {"heart_rate": proofs.heart_rate_agreement(cohort), "ptt": proofs.ptt_agreement(cohort),
+              "structure": proofs.information_structure(proofs.cohort_features(cohort))}
+    for name, df in tables.items():
+        df.to_csv(folder / f"{name}.csv", index=name == "structure")
+    mark_done(folder)
+    return tables

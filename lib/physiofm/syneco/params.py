@@ -161,7 +161,7 @@ class ProofsSection(Section):
 class DataStep(Section):
     source: Literal["synthetic", "real"]
     pretrain_cohort: CohortSection | None = None
-    downstream_cohort: CohortSection | None = None
+    downstream_cohort: CohortSection | None = None  # built in every profile: the synergy step's cohort
     synthetic_split: Fractions | None = None
     pretrain_sources: list[RealSource] = []
     downstream_sources: list[DownstreamSource] = []
@@ -180,6 +180,8 @@ class DataStep(Section):
                 raise ValueError(f"source 'synthetic' needs {missing}")
         elif not self.pretrain_sources:
             raise ValueError("source 'real' needs at least one entry in pretrain_sources")
+        if self.downstream_cohort is None:  # the synergy step probes every profile's encoders on it
+            raise ValueError("downstream_cohort is required (the synergy step's labelled cohort)")
         for name, fr in [("synthetic_split", self.synthetic_split)] + [
                 (s.dataset, s.split) for s in self.pretrain_sources]:
             if fr is not None and (abs(sum(fr) - 1) > 1e-6 or min(fr) < 0):
@@ -215,8 +217,12 @@ class ProbeStep(Section):
     probes: list[ProbeName] = Field(min_length=1)
     test_fraction: float = Field(gt=0, lt=1)  # subject share held out per seed (built-in cohort)
     max_segments_per_subject: int = Field(gt=0)  # segments mean-pooled per subject (VitalDB: 50)
+    segment_rows_per_subject: int | None = Field(gt=0)  # "segment" tasks: at most this many per subject
     embed_batch_size: int = Field(gt=0)
     rf_n_estimators: int = Field(gt=0)  # scikit-learn default: 100
+    # Features tried per split by the regression forest: scikit-learn's default 1.0 (all); "sqrt" is the
+    # classifier's default and ~20x cheaper on 512-d embeddings.
+    rf_regression_max_features: Literal["sqrt"] | float
     fc_max_epochs: int = Field(gt=0)  # App. C.3: up to 100
     fc_patience: int = Field(gt=0)
     random_init_reference: bool  # also probe an untrained SyneCo encoder (ours)
@@ -231,7 +237,10 @@ class SynergyStep(Section):
     labels: dict[str, list[str]] = Field(min_length=1)  # information kind -> labels
     probe: ProbeName
     levels: list[Literal["segment", "subject"]] = Field(min_length=1)
-    per_channel: bool  # also probe each channel's own embedding
+    per_channel: list[str]  # methods whose channel embeddings are probed one by one (first level only)
+    test_fraction: float = Field(gt=0, lt=1)
+    max_segments_per_subject: int = Field(gt=0)  # "subject" level: segments mean-pooled
+    segment_rows_per_subject: int | None = Field(gt=0)  # "segment" level: at most this many per subject
 
 
 class Steps(Section):
