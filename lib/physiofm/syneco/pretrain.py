@@ -12,6 +12,7 @@ Each method writes ``<out>/<method>/``: ``checkpoints/{last,best}.pt``, ``curve.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -99,8 +100,11 @@ def pretrain_method(name: str, store: SegmentStore, splits: pd.DataFrame, shared
                     out: Path, device: str) -> TrainResult:
     """Train ``name`` (resuming a run of the same config in ``out/<name>``); record its wall time."""
     run_dir = Path(out) / name
+    # The store's own description (shard checksums included) and the split: new data never resumes old runs.
+    data_key = hashlib.sha256((Path(store.root) / "store.json").read_bytes()
+                              + splits["split"].astype(str).str.cat().encode()).hexdigest()
     config = {"method": name, "model": shared.model.model_dump(), "pretrain": p.model_dump(),
-              "seed": shared.seed, "store": str(store.meta.get("count"))}
+              "seed": shared.seed, "data": data_key}
     fresh_dir(run_dir, config)
     torch.manual_seed(shared.seed)  # model initialisation: the same seed for every method
     method = build_method(name, shared.model.method_config())
