@@ -37,6 +37,7 @@ from physiofm.segments import Funnel, Segments, segment_recordings
 from physiofm.signals import cheby_bandpass, resample, zscore
 from physiofm.splits import SPLITS, check_disjoint, subject_splits
 from physiofm.store import SegmentStore
+from physiofm.training.checkpoint import write_parquet_atomic
 
 PAIR_GROUPS = ("ppg", "ecg")
 # Part of every store's build config: bump it when this module changes what goes into a store, so that
@@ -243,11 +244,7 @@ def make_splits(stores: Mapping[str, SegmentStore], fractions: Sequence[float], 
 
 
 def write_splits(splits: pd.DataFrame, out: Path) -> Path:
-    path = Path(out) / "splits.parquet"
-    tmp = path.with_name(path.name + ".tmp")
-    splits.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    return path
+    return write_parquet_atomic(splits, Path(out) / "splits.parquet")
 
 
 def read_splits(data_dir: Path) -> pd.DataFrame:

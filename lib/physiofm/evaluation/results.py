@@ -6,13 +6,12 @@ case_ratio, ...) are allowed. Files are parquet or csv by suffix and are written
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from physiofm.training.checkpoint import atomic_write_bytes
+from physiofm.training.checkpoint import atomic_write_bytes, write_parquet_atomic
 
 RESULT_COLUMNS = ("method", "task", "probe", "metric", "seed", "value")
 
@@ -36,9 +35,7 @@ def write_results(df: pd.DataFrame, path: Path) -> Path:
     """Write a results table to ``path`` (``.parquet`` or ``.csv``) atomically; returns ``path``."""
     df, path = results_frame(df), Path(path)
     if path.suffix == ".parquet":
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        atomic_write_bytes(path, lambda f: f.write(buf.getvalue()))
+        write_parquet_atomic(df, path)
     elif path.suffix == ".csv":
         atomic_write_bytes(path, lambda f: f.write(df.to_csv(index=False).encode()))
     else:

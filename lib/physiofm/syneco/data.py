@@ -34,6 +34,7 @@ from physiofm.segments import Funnel, Segments, segment_recordings
 from physiofm.splits import check_disjoint, subject_splits
 from physiofm.store import SegmentStore
 from physiofm.syneco.params import CohortSection, DataStep, DownstreamSource, PreprocessSection
+from physiofm.training.checkpoint import write_parquet_atomic
 
 # Channel group -> names a record may use for it: the loaders' canonical names first, then the
 # synthetic cohort's ("II", "V", "PPG") and common monitor labels. A 12-lead ECG has no "V" channel,
@@ -141,11 +142,7 @@ def split_subjects(index: pd.DataFrame, fractions: dict[str, Sequence[float]], s
 def write_splits(root: Path, index: pd.DataFrame, split: pd.Series) -> Path:
     df = pd.DataFrame({"row": np.arange(len(index)), "subject_id": index["subject_id"].astype(str).to_numpy(),
                        "source": index["source"].astype(str).to_numpy(), "split": split.to_numpy()})
-    path = Path(root) / "splits.parquet"
-    tmp = path.with_suffix(".tmp")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path)
-    return path
+    return write_parquet_atomic(df, Path(root) / "splits.parquet")
 
 
 def read_splits(data_dir: Path) -> pd.DataFrame:

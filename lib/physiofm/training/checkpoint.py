@@ -37,6 +37,12 @@ def atomic_write_bytes(path: Path, write) -> None:
         raise
 
 
+def write_parquet_atomic(df, path: Path) -> Path:
+    """Write a pandas DataFrame to ``path`` as parquet (no index) atomically; return ``path``."""
+    atomic_write_bytes(path, lambda f: df.to_parquet(f, index=False))
+    return Path(path)
+
+
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> Path:
     """Write ``state`` (tensors, state dicts, plain Python values) to ``path`` atomically."""
     atomic_write_bytes(Path(path), lambda f: torch.save(dict(state), f))
