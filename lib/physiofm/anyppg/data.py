@@ -184,38 +184,37 @@ def build_store(root: Path, recordings: RecordingSet, process, config: dict[str,
                               workers=workers, config=config, progress=progress)
 
 
-def build_sources(params: DataParams, out: Path, seed: int, data_root: Path | None = None,
-                  progress: bool = True) -> dict[str, SegmentStore]:
-    """One PPG-ECG store per loadable pretraining source under ``out/stores``."""
+def _build_stores(params: DataParams, specs, kind: str, key: str, process_for, out: Path, seed: int,
+                  data_root: Path | None, progress: bool) -> dict[str, SegmentStore]:
+    """One store per loadable spec under ``out/<kind>/<name>``, segmented by ``process_for(spec, cfg)``."""
     cfg = preprocess_config(params.preprocess, seed)
     stores = {}
-    for spec in params.sources:
+    for spec in specs:
         if spec.kind == "unavailable":
             continue
         recs = recordings_for(spec, data_root)
-        config = _config_json(cfg, {"source": spec.model_dump(mode="json")})
-        stores[spec.name] = build_store(out / "stores" / spec.name, recs,
-                                        functools.partial(anyppg_segments, cfg=cfg), config,
+        config = _config_json(cfg, {key: spec.model_dump(mode="json")})
+        stores[spec.name] = build_store(out / kind / spec.name, recs, process_for(spec, cfg), config,
                                         subjects_per_shard=params.subjects_per_shard,
                                         workers=params.workers, progress=progress)
     return stores
+
+
+def build_sources(params: DataParams, out: Path, seed: int, data_root: Path | None = None,
+                  progress: bool = True) -> dict[str, SegmentStore]:
+    """One PPG-ECG store per loadable pretraining source under ``out/stores``."""
+    return _build_stores(params, params.sources, "stores", "source",
+                         lambda spec, cfg: functools.partial(anyppg_segments, cfg=cfg),
+                         out, seed, data_root, progress)
 
 
 def build_probe_sets(params: DataParams, out: Path, seed: int, data_root: Path | None = None,
                      progress: bool = True) -> dict[str, SegmentStore]:
     """One PPG store per loadable probe set under ``out/probe_stores``."""
-    cfg = preprocess_config(params.preprocess, seed)
-    stores = {}
-    for spec in params.probe_sets:
-        if spec.kind == "unavailable":
-            continue
-        recs = recordings_for(spec, data_root)
-        config = _config_json(cfg, {"probe_set": spec.model_dump(mode="json")})
-        process = functools.partial(ppg_segments, cfg=cfg, max_per_subject=spec.max_segments_per_subject)
-        stores[spec.name] = build_store(out / "probe_stores" / spec.name, recs, process, config,
-                                        subjects_per_shard=params.subjects_per_shard,
-                                        workers=params.workers, progress=progress)
-    return stores
+    return _build_stores(params, params.probe_sets, "probe_stores", "probe_set",
+                         lambda spec, cfg: functools.partial(ppg_segments, cfg=cfg,
+                                                             max_per_subject=spec.max_segments_per_subject),
+                         out, seed, data_root, progress)
 
 
 def open_stores(data_dir: Path, kind: str = "stores") -> dict[str, SegmentStore]:
