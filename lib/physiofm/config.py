@@ -173,11 +173,23 @@ def step_context(
     params_file: str | Path | None = None,
     artifacts: str | Path | None = None,
     data_root: str | Path | None = None,
+    torch_threads: int | None = None,
 ) -> StepContext:
     """The config of one notebook step. The runner passes every argument; a notebook opened by hand in
-    JupyterLab passes none and gets the ``demo`` profile from ``params/demo/<paper>.yaml``."""
+    JupyterLab passes none and gets the ``demo`` profile from ``params/demo/<paper>.yaml``.
+
+    ``torch_threads`` (the runner passes cores / jobs) sets this kernel's torch and BLAS thread pools
+    (:func:`physiofm.runtime.set_threads`); without it the params file's ``shared.torch_threads`` does,
+    and without that the libraries keep their defaults.
+    """
+    from physiofm.runtime import set_threads
+
     path = Path(params_file) if params_file else params_path(profile, paper)
     params = load_params(path, paper)
+    threads = torch_threads or getattr(params.shared, "torch_threads", None) or getattr(
+        params.shared, "threads", None)
+    if threads:
+        set_threads(int(threads))
     base = Path(artifacts) if artifacts else artifacts_dir(profile, paper)
     out = base / step
     out.mkdir(parents=True, exist_ok=True)

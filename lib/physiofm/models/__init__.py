@@ -3,6 +3,7 @@
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
+from physiofm.models.masking import random_masking
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.projector import Projector
 
@@ -15,4 +16,5 @@ __all__ = [
     "Net1D",
     "Projector",
     "channel_keep_mask",
+    "random_masking",
 ]
