@@ -5,6 +5,13 @@ Both are Python 2 pickles of NumPy arrays, so they are opened with ``encoding="l
     {'signal': {'chest': {'ACC', 'ECG', 'EMG', 'EDA', 'Temp', 'Resp'} @ 700 Hz,
                 'wrist': {'ACC' @ 32 Hz (T, 3), 'BVP' @ 64 Hz, 'EDA' @ 4 Hz, 'TEMP' @ 4 Hz}},
      'label': ..., 'subject': 'S1', ...}
+
+Loading a pickle runs code from the file: ``pickle.load`` rebuilds whatever objects the file names and may
+call any importable function while doing so, so a tampered ``S<n>.pkl`` can execute commands with the
+rights of whoever loads it. The providers publish these datasets only as pickles, so :func:`read_pickle`
+has no safe alternative: read only copies you downloaded yourself from the provider (the UCI pages named in
+:mod:`physiofm.datasets.dalia` and :mod:`physiofm.datasets.wesad`), never copies passed on by others, and
+keep them where only you can write.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ One record per subject (15). Annotations: one row per HR window - ``onset`` = 2 
 5 driving, 6 lunch break, 7 walking, 8 working (9 classes, SyneCo "Dalia act."); SyneCo's HR
 regression and AnyPPG's HR estimation use ``hr``. Ids outside 0-8 give a warning naming the file.
 Options: ``include_chest`` adds the chest ECG (``ecg``, 700 Hz).
+
+Security: the subject files are pickles, and loading a pickle runs code from the file. Read only a copy
+downloaded from the UCI page above (see :mod:`physiofm.datasets._pickles`).
 """
 
 from __future__ import annotations

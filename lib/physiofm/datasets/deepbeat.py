@@ -17,6 +17,11 @@ Layout (as read by the authors' notebooks)::
 One record per segment (``record_id`` = ``<split>/<index>``, ``subject_id`` = participant ID, ``split``
 = the published partition). Task (AnyPPG): ``af`` binary; ``quality`` (0-2) is kept. Option ``splits``.
 Signals are loaded once per file on first access (the arrays are large).
+
+Security: the partitions are opened with ``np.load(..., allow_pickle=True)`` because the published files
+may hold object arrays (``parameters`` mixes timestamps, stream names and participant IDs), which NumPy
+stores as pickles; loading a pickled array runs code from the file. Read only a copy downloaded from
+Synapse under the data use agreement.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ condition at 700 Hz: 0 not defined / transient, 1 baseline, 2 stress, 3 amusemen
 * ``affect`` (4 classes): 0 baseline, 1 stress, 2 amusement, 3 meditation, NaN otherwise.
 
 Codes outside 0-7 give a warning naming the file. Option ``include_chest`` adds the chest ECG.
+
+Security: the subject files are pickles, and loading a pickle runs code from the file. Read only a copy
+downloaded from the UCI page above (see :mod:`physiofm.datasets._pickles`).
 """
 
 from __future__ import annotations

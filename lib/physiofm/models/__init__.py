@@ -5,6 +5,7 @@ from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
 from physiofm.models.masking import random_masking
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
+from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "Projector",
     "channel_keep_mask",
     "random_masking",
+    "read_state_dict",
 ]

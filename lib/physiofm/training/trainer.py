@@ -5,7 +5,8 @@ updates of ``objective(model, batch) -> loss | (loss, {name: float})`` and leave
 
 * ``checkpoints/last.pt``: everything needed to continue (model, optimiser, scheduler, samplers with a
   ``state_dict``, Python/NumPy/torch RNG states of every rank, epoch and batch position, step, curve), written
-  atomically every ``ckpt_every`` steps and at the end;
+  atomically every ``ckpt_every`` steps and at the end; like every checkpoint of the project it holds only
+  tensors and plain Python values and is read with ``torch.load(weights_only=True)``;
 * ``checkpoints/best.pt``: the model weights at the lowest validation loss (``last.pt`` when no validation);
 * ``curve.csv``: one row per logged step (step, epoch, loss, lr, grad_norm, val_loss, objective extras).
 
