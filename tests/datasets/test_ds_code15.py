@@ -141,6 +141,9 @@ def test_layout_errors(tmp_path: Path) -> None:
     pd.DataFrame({"exam_id": [1], "age": [3]}).to_csv(tmp_path / "exams.csv", index=False)
     with pytest.raises(DatasetError, match=r"column\(s\) \['patient_id', 'is_male'\] missing"):
         datasets.load("code15", tmp_path)
+    write_csv(tmp_path, [row(101, 7, 0), row(102, None, 0)])
+    with pytest.raises(DatasetError, match="exam_id 102 has no patient_id"):
+        datasets.load("code15", tmp_path)
     write_csv(tmp_path, [row(101, 7, 0)])
     with h5py.File(tmp_path / "exams_part0.hdf5", "w") as f:
         f.create_dataset("tracings", data=np.zeros((2, 4096, 8), np.float32))

@@ -106,6 +106,9 @@ def load(root: Path, unit: str = "mV") -> RecordingSet:
     missing = [c for c in REQUIRED_COLUMNS if c not in exams.columns]
     if missing:
         raise DatasetError(f"{csv}: column(s) {missing} missing (has {list(exams.columns)})")
+    if exams["patient_id"].isna().any():
+        bad = exams.loc[exams["patient_id"].isna(), "exam_id"].iloc[0]
+        raise DatasetError(f"{csv}: exam_id {bad} has no patient_id")
     if exams["exam_id"].duplicated().any():
         dup = exams.loc[exams["exam_id"].duplicated(), "exam_id"].iloc[0]
         raise DatasetError(f"{csv}: exam_id {dup} appears more than once")
