@@ -82,11 +82,10 @@ class Hybrid(MAE):
     def __init__(self, cfg: HybridConfig) -> None:
         super().__init__(cfg, with_decoder=cfg.w_recon > 0)
         self.cfg: HybridConfig = cfg
-        contrastive = cfg.w_patient > 0 or cfg.w_sample > 0
         self.inputs = (cfg.key, cfg.pair_key, cfg.subject_key) if cfg.w_patient > 0 else (cfg.key,)
         self.proj_sample = Projector(cfg.width, cfg.width, cfg.proj_dim) if cfg.w_sample > 0 else None
         self.proj_patient = Projector(cfg.width, cfg.width, cfg.proj_dim) if cfg.w_patient > 0 else None
-        self._contrastive = contrastive
+        self._contrastive = cfg.w_patient > 0 or cfg.w_sample > 0
 
     def view(self, x: torch.Tensor) -> torch.Tensor:
         """One augmented view of (B, C, T) mV ``x`` with this config's settings."""
