@@ -20,6 +20,7 @@ EXPECTED_NAMES = [
     "cpsc2018",
     "csn",
     "mimic4_ecg",
+    "code15",
     "mimic3_wave",
     "mimic4_wave",
     "vitaldb",

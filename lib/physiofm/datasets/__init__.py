@@ -35,6 +35,7 @@ _REGISTRY: dict[str, str] = {
     "cpsc2018": "cpsc2018",
     "csn": "csn",
     "mimic4_ecg": "mimic4_ecg",
+    "code15": "code15",
     "mimic3_wave": "mimic3_wave",
     "mimic4_wave": "mimic4_wave",
     "vitaldb": "vitaldb",

@@ -1,4 +1,4 @@
-"""Evaluation engine: metrics, retrieval, probes, nested CV, subsampling, results tables."""
+"""Evaluation engine: metrics, retrieval, probes, nested CV, subsampling, risk decomposition, results."""
 
 from physiofm.evaluation.metrics import (
     UndefinedMetricWarning,
@@ -22,6 +22,7 @@ from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, make_pro
 from physiofm.evaluation.published import load_published, published_vs_ours
 from physiofm.evaluation.results import append_results, read_results, results_frame, write_results
 from physiofm.evaluation.retrieval import retrieval_metrics
+from physiofm.evaluation.risk import prediction_errors, risk_decomposition, risk_errors
 from physiofm.evaluation.subsample import (
     DEFAULT_SEEDS,
     label_fraction_indices,
@@ -57,6 +58,7 @@ __all__ = [
     "multimae_aggregate",
     "nested_cv",
     "over_seeds",
+    "prediction_errors",
     "probe_scores",
     "published_vs_ours",
     "r2",
@@ -64,6 +66,8 @@ __all__ = [
     "regression_scores",
     "results_frame",
     "retrieval_metrics",
+    "risk_decomposition",
+    "risk_errors",
     "summarise",
     "write_results",
 ]

@@ -1,12 +1,16 @@
-"""Encoders and building blocks: Net1D (ECGFounder / AnyPPG), SyneCo's encoder, fusion and channel dropout."""
+"""Encoders and building blocks: Net1D (ECGFounder / AnyPPG), SyneCo's encoder, fusion and channel dropout,
+hybrid_ecg's ViT-1D with its MAE decoder and the 1-D ResNet-50 baseline."""
 
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
+from physiofm.models.mae_decoder import MAEDecoder
 from physiofm.models.masking import random_masking
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
+from physiofm.models.resnet1d import ResNet1D
+from physiofm.models.vit1d import ViT1D, vit1d_parameter_count
 
 __all__ = [
     "ANYPPG_CONFIG",
@@ -14,9 +18,13 @@ __all__ = [
     "ChannelDropout",
     "Encoder",
     "FusionTransformer",
+    "MAEDecoder",
     "Net1D",
     "Projector",
+    "ResNet1D",
+    "ViT1D",
     "channel_keep_mask",
     "random_masking",
     "read_state_dict",
+    "vit1d_parameter_count",
 ]

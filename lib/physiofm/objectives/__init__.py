@@ -2,7 +2,8 @@
 
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
-from physiofm.objectives.infonce import NTXentLoss, info_nce
+from physiofm.objectives.infonce import NTXentLoss, info_nce, masked_info_nce
+from physiofm.objectives.reconstruction import masked_reconstruction_loss
 from physiofm.objectives.sleepfm import sleepfm_loo_loss, sleepfm_pairwise_loss
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "clip_loss",
     "ema_update",
     "info_nce",
+    "masked_info_nce",
+    "masked_reconstruction_loss",
     "sleepfm_loo_loss",
     "sleepfm_pairwise_loss",
 ]

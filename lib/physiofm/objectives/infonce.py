@@ -51,3 +51,35 @@ class NTXentLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"
+
+
+def masked_info_nce(
+    a: torch.Tensor, b: torch.Tensor, groups: torch.Tensor, temperature: float = 0.1
+) -> torch.Tensor:
+    """:func:`info_nce` whose negatives exclude rows of the anchor's own group (PCLR-style patient contrast).
+
+    With z = [â; b̂] (2B rows), g = [groups; groups] and pos(i) = i +- B as above,
+        N(i) = {j != i : g_j != g_i}                  (rows of the same group are not negatives)
+        L = -1/(2B) sum_i log( exp(s_{i,pos(i)}) / (exp(s_{i,pos(i)}) + sum_{j in N(i)} exp(s_ij)) ).
+    hybrid_ecg's patient-level loss: row i of ``a`` and ``b`` are two records (or two views) of one patient,
+    ``groups`` (B,) the patient ids, so other records of that patient are kept out of the negatives [D].
+    With all groups distinct it equals :func:`info_nce`.
+    """
+    if a.ndim != 2 or a.shape != b.shape:
+        raise ValueError(
+            f"masked_info_nce needs two (B, D) tensors of one shape, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+    if groups.shape != (a.shape[0],):
+        raise ValueError(f"groups must be ({a.shape[0]},) ids, one per row, got {tuple(groups.shape)}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    n = a.shape[0]
+    z = F.normalize(torch.cat([a, b]), dim=-1)
+    logits = z @ z.T / temperature
+    g = torch.cat([groups, groups]).to(z.device)
+    positives = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(z.device)
+    excluded = g[:, None] == g[None, :]  # includes i itself and pos(i); the positive is restored below
+    excluded[torch.arange(2 * n, device=z.device), positives] = False
+    logits = logits.masked_fill(excluded, float("-inf"))
+    return F.cross_entropy(logits, positives)

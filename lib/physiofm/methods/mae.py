@@ -1,0 +1,112 @@
+"""``mae``: a masked autoencoder on the 1-D ViT (hybrid_ecg's generative learning, GL; §3.2, Eq. 1).
+
+GL path (Fig. 2): the preprocessor masks patches, the encoder embeds the visible ones, the decoder
+reconstructs the signal, and the loss is the mean absolute error. As in MAE (He et al. 2022):
+
+    x (B, C, T) mV -> ViT1D.forward_encoder(x, mask_ratio)      latent (B, K, D), mask (B, L), ids_restore
+                   -> MAEDecoder(latent, ids_restore)          (B, L, C P)
+    loss = masked_reconstruction_loss(pred, ViT1D.patchify(x), mask, "l1")
+
+Batch keys read: ``cfg.key`` (default ``"ecg"``), a float tensor (B, C, T) in mV (12 x 2,500 at 250 Hz).
+``embeddings`` gives ``{"embedding": ViT1D(x)}`` (B, D), the mean of the tokens of the unmasked input;
+``self.encoder`` is the ViT1D the fine-tuning step trains.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from physiofm.methods.base import Batch, Method, register
+from physiofm.models import MAEDecoder, ViT1D
+from physiofm.objectives.reconstruction import KINDS, masked_reconstruction_loss
+
+
+@dataclass
+class MAEConfig:
+    key: str = "ecg"  # batch key of the (B, C, T) mV input
+    in_channels: int = 12  # §3.1: 12 leads
+    signal_length: int = 2500  # §3.1: 10 s at 250 Hz
+    patch_size: int = 60  # §4.1: GL selects patch 60, depth 2, width 512
+    depth: int = 2
+    width: int = 512
+    mask_ratio: float = 0.75  # [D] MAE's default; the paper gives none
+    loss: str = "l1"  # Eq. 1: mean absolute error; "l2" is MAE's own loss
+    norm_target: bool = False  # [D] raw mV targets; True standardises each target patch (MAE norm_pix_loss)
+    decoder_width: int = 256  # [D]
+    decoder_depth: int = 2  # [D]
+    decoder_heads: int = 4  # [D]
+
+    def __post_init__(self) -> None:
+        if self.loss not in KINDS:
+            raise ValueError(f"{type(self).__name__}.loss must be one of {KINDS}, got {self.loss!r}")
+        if not 0.0 < self.mask_ratio < 1.0:
+            raise ValueError(f"{type(self).__name__}.mask_ratio must lie in (0, 1), got {self.mask_ratio}")
+        n_tokens = self.signal_length // self.patch_size
+        if int(n_tokens * (1 - self.mask_ratio)) < 1:
+            raise ValueError(
+                f"{type(self).__name__}: mask_ratio {self.mask_ratio} keeps none of the {n_tokens} patches"
+            )
+
+
+def signal(batch: Batch, key: str, channels: int) -> torch.Tensor:
+    """``batch[key]`` checked to be a (B, channels, T) tensor; a missing key names what the batch holds."""
+    if key not in batch:
+        raise KeyError(f"batch has no {key!r} (keys: {sorted(batch)})")
+    x = batch[key]
+    if not isinstance(x, torch.Tensor) or x.ndim != 3 or x.shape[1] != channels:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"batch[{key!r}] must be a (B, {channels}, T) tensor, got {shape}")
+    return x
+
+
+class MAE(Method):
+    """Masked autoencoder: ViT1D encoder on the visible patches, small decoder, loss on the masked ones."""
+
+    probe_key = "embedding"
+
+    def __init__(self, cfg: MAEConfig, with_decoder: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.inputs = (cfg.key,)
+        self.encoder = ViT1D(
+            cfg.in_channels, cfg.patch_size, cfg.depth, cfg.width, signal_length=cfg.signal_length
+        )
+        self.decoder = (
+            MAEDecoder(
+                cfg.width,
+                self.encoder.n_tokens,
+                self.encoder.patch_dim,
+                width=cfg.decoder_width,
+                depth=cfg.decoder_depth,
+                heads=cfg.decoder_heads,
+            )
+            if with_decoder
+            else None
+        )
+
+    def reconstruction_loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Mask, encode, decode, and score the masked patches of (B, C, T) ``x`` (Eq. 1)."""
+        if self.decoder is None:
+            raise RuntimeError("this method was built without a decoder (reconstruction weight 0)")
+        latent, mask, ids_restore = self.encoder.forward_encoder(x, self.cfg.mask_ratio)
+        pred = self.decoder(latent, ids_restore)
+        target = self.encoder.patchify(x)
+        return masked_reconstruction_loss(pred, target, mask, self.cfg.loss, self.cfg.norm_target)
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        loss = self.reconstruction_loss(signal(batch, self.cfg.key, self.cfg.in_channels))
+        self.logs = {"recon": float(loss.detach())}
+        return loss
+
+    def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """``{"embedding": (B, D)}``: mean-pooled tokens of the unmasked input, eval mode, no gradients."""
+        x = signal(batch, self.cfg.key, self.cfg.in_channels)
+        with self.evaluating():
+            return {"embedding": self.encoder(x)}
+
+
+@register("mae", MAEConfig)
+def build_mae(cfg: MAEConfig) -> MAE:
+    return MAE(cfg)
