@@ -3,6 +3,7 @@
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
 from physiofm.objectives.infonce import NTXentLoss, info_nce
+from physiofm.objectives.reconstruction import masked_modality_mse
 from physiofm.objectives.sleepfm import sleepfm_loo_loss, sleepfm_pairwise_loss
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "clip_loss",
     "ema_update",
     "info_nce",
+    "masked_modality_mse",
     "sleepfm_loo_loss",
     "sleepfm_pairwise_loss",
 ]
