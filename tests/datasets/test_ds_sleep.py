@@ -99,3 +99,66 @@ def test_physionet2018_malformed_arousal_files(tmp_path):
     write_arousal(arousal_file, {"wake": np.ones(n), "deep": np.zeros(n)}, np.zeros(n))
     with pytest.raises(DatasetError, match=r"unknown sleep stage 'deep'"):
         s[0]
+
+
+def test_physionet2018_arousal_rules_on_a_hand_built_vector():
+    from physiofm.datasets.physionet2018 import epoch_arousal
+
+    fs = 10.0  # 300 samples per 30-s epoch
+    ar = np.zeros(6 * 300)
+    ar[290:320] = 1  # 1 s at the end of epoch 0, 2 s at the start of epoch 1
+    ar[600 + 100 : 600 + 200] = 1  # epoch 2: 10 s covering the centre (sample 150)
+    ar[900 + 10 : 900 + 50] = 1  # epoch 3: 4 s away from the centre
+    ar[1200:1500] = -1  # epoch 4: not scored
+    ar[1500:1650] = -1  # epoch 5: first half unscored, centre scored
+    ar[1700:1720] = 1  # ... with 2 s of arousal after the centre
+    any_ = epoch_arousal(ar, fs, "any")
+    np.testing.assert_array_equal(any_, [1, 1, 1, 1, np.nan, 1])
+    np.testing.assert_array_equal(epoch_arousal(ar, fs, "min_overlap", 3.0), [0, 0, 1, 1, np.nan, 0])
+    np.testing.assert_array_equal(epoch_arousal(ar, fs, "min_overlap", 1.5), [0, 1, 1, 1, np.nan, 1])
+    np.testing.assert_array_equal(epoch_arousal(ar, fs, "centre"), [0, 0, 1, 0, np.nan, 0])
+    np.testing.assert_array_equal(epoch_arousal(ar[:-1], fs, "any"), any_[:5])  # partial epoch dropped
+    with pytest.raises(ValueError, match="arousal_rule must be one of"):
+        epoch_arousal(ar, fs, "majority")
+    with pytest.raises(ValueError, match="arousal_min_overlap_s must be in"):
+        epoch_arousal(ar, fs, "min_overlap", 0.0)
+
+
+def test_physionet2018_arousal_rule_option_and_seconds_column(tmp_path):
+    path, n = write_record(tmp_path, "tr03-0008", epochs=2)
+    stages = {"nonrem2": np.ones(n), "undefined": np.zeros(n)}
+    arousal = np.zeros(n)
+    arousal[6000 - 2 * FS : 6000 + 4 * FS] = 1  # 2 s in epoch 0, 4 s in epoch 1, neither at a centre
+    write_arousal(Path(str(path) + "-arousal.mat"), stages, arousal)
+    demo = pd.DataFrame({"Record": ["tr03-0008"], "Age": [70], "Sex": ["M"]})
+    demo.to_csv(tmp_path / "age-sex.csv", index=False)
+    ann = datasets.load("physionet2018", tmp_path)[0].annotations
+    np.testing.assert_array_equal(ann["arousal_s"], [2.0, 4.0])
+    np.testing.assert_array_equal(ann["arousal_centre"], [0, 0])
+    np.testing.assert_array_equal(ann["arousal"], [1, 1])
+    from physiofm.datasets.physionet2018 import arousal_rule_rates
+
+    rates = arousal_rule_rates(ann)
+    assert rates.to_dict() == {"any": 1.0, "min_overlap_3s": 0.5, "centre": 0.0}
+    ann = datasets.load("physionet2018", tmp_path, arousal_rule="min_overlap")[0].annotations
+    np.testing.assert_array_equal(ann["arousal"], [0, 1])
+    ann = datasets.load("physionet2018", tmp_path, arousal_rule="centre")[0].annotations
+    np.testing.assert_array_equal(ann["arousal"], [0, 0])
+    with pytest.raises(ValueError, match="arousal_rule must be one of"):
+        datasets.load("physionet2018", tmp_path, arousal_rule="half")
+
+
+def test_physionet2018_any_rule_matches_the_synthetic_psg_labels():
+    """The synthetic PSG cohort labels an epoch 1 when an arousal lies in it: the loader's "any" rule."""
+    from physiofm.datasets.physionet2018 import epoch_arousal
+    from physiofm.synthetic import psg_cohort
+
+    cohort = psg_cohort(3, seed=0, hours=1.0, arousal_fraction=0.1)
+    fs = cohort.info["fs"]["ECG"]
+    events = cohort.events[cohort.events["kind"] == "arousal"]
+    for rid, labels in cohort.labels.groupby("record_id"):
+        vector = np.zeros(int(len(labels) * 30 * fs))
+        for onset, dur in events.loc[events["record_id"] == rid, ["onset", "duration"]].to_numpy():
+            vector[int(onset * fs) : int((onset + dur) * fs)] = 1
+        np.testing.assert_array_equal(epoch_arousal(vector, fs, "any"), labels["arousal"].to_numpy())
+        assert labels["arousal"].sum() > 0

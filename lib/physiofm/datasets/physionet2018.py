@@ -18,11 +18,32 @@ Layout::
 1 arousal, 0 none, -1 not scored) and ``data/sleep_stages/{wake,nonrem1,nonrem2,nonrem3,rem,undefined}``
 (per-sample 0/1 indicators). One record per night (``subject_id`` = record; the challenge has one
 record per subject). Annotations are consecutive 30-s epochs from the record start with ``stage``
-(0 W, 1 N1, 2 N2, 3 N3, 4 R; NaN when undefined or mixed), ``stage_name`` and ``arousal`` (1 if any
-arousal sample in the epoch, 0 if scored without one, NaN if not scored) - MultiMAE's sleep and arousal
-tasks; ``age_under_55`` (1 if age < 55) is its age task. A stage vector whose length differs from the
-signal is an error naming the file. ECG is converted to mV; other channels keep their header units.
-Option ``split``: ``"training"`` (default), ``"test"`` or ``"all"``.
+(0 W, 1 N1, 2 N2, 3 N3, 4 R; NaN when undefined or mixed), ``stage_name``, ``arousal_s`` (seconds of
+arousal in the epoch), ``arousal_centre`` (the middle sample: 1/0, NaN if not scored) and ``arousal``
+(1/0, NaN if not scored; rule below) - MultiMAE's sleep and arousal tasks; ``age_under_55`` (1 if
+age < 55) is its age task. A stage vector whose length differs from the signal is an error naming the
+file. ECG is converted to mV; other channels keep their header units.
+
+Options: ``split``: ``"training"`` (default), ``"test"`` or ``"all"``; ``arousal_rule`` and
+``arousal_min_overlap_s``: when an epoch counts as an arousal epoch (:func:`epoch_arousal`).
+
+Arousal rule. MultiMAE says only that the windows "were also manually annotated for the presence of
+arousals" and that positives are "2.7 % of data samples" (30-s windows). The challenge gives a per-sample
+vector (1 target arousal, 0 none, -1 not scored), so the epoch label needs a rule:
+
+* ``"any"`` (default): at least one arousal sample in the epoch - the paper's "presence of arousals";
+* ``"min_overlap"``: at least ``arousal_min_overlap_s`` seconds of arousal in the epoch (3 s: the AASM
+  minimum arousal length, so the epoch holds a scoreable arousal);
+* ``"centre"``: the epoch's middle sample lies in an arousal (the rule that labels sleep stages by the
+  annotation covering a window's centre).
+
+For arousals of length d <= 30 s at a uniformly random phase, each arousal makes on average
+(30 + d)/30 positive epochs under "any", (30 + d - 2k)/30 under "min_overlap" with k <= d seconds, and d/30
+under "centre": "centre" reproduces the share of arousal time, "any" exceeds it by 1 + 30/d (4x for
+d = 10 s). No published per-epoch or per-sample prevalence of the challenge's target arousals was found, so
+the rate each rule gives on the real data is measured by the data step with :func:`arousal_rule_rates`
+(every rule is a function of ``arousal_s`` and ``arousal_centre``) and the rule closest to 2.7 % is the
+paper profile's choice. Epochs with no scored sample (the centre unscored, for "centre") are NaN.
 """
 
 from __future__ import annotations
@@ -78,30 +99,90 @@ def read_arousal_file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return arousal, stage
 
 
-def epochs(arousal: np.ndarray, stage: np.ndarray, fs: float) -> pd.DataFrame:
-    n = int(EPOCH_S * fs)
-    rows = []
-    names = {code: name for code, name in STAGES.values()}
-    for k in range(len(stage) // n):
-        st, ar = stage[k * n : (k + 1) * n], arousal[k * n : (k + 1) * n]
-        code = float(st[0]) if (st == st[0]).all() and st[0] >= 0 else np.nan
-        scored = ar[ar >= 0]
-        rows.append(
-            (
-                k * EPOCH_S,
-                EPOCH_S,
-                code,
-                names.get(int(code)) if code == code else None,
-                float((scored > 0).any()) if len(scored) else np.nan,
-            )
+AROUSAL_RULES = ("any", "min_overlap", "centre")
+
+
+def epoch_arousal(
+    arousal: np.ndarray, fs: float, rule: str = "any", min_overlap_s: float = 3.0, epoch_s: float = EPOCH_S
+) -> np.ndarray:
+    """Per-epoch arousal label from a per-sample vector (1 arousal, 0 none, -1 not scored).
+
+    Args:
+        arousal: (n,) samples at ``fs`` Hz; a trailing partial epoch is ignored.
+        rule: ``"any"``, ``"min_overlap"`` or ``"centre"`` (see the module docstring).
+        min_overlap_s: seconds of arousal an epoch needs under ``"min_overlap"``.
+
+    Returns:
+        (n // (epoch_s * fs),) float: 1.0, 0.0, or NaN for an epoch without a scored sample (for
+        ``"centre"``: whose middle sample is not scored).
+    """
+    if rule not in AROUSAL_RULES:
+        raise ValueError(f"physionet2018: arousal_rule must be one of {AROUSAL_RULES}, got {rule!r}")
+    if rule == "min_overlap" and not 0 < min_overlap_s <= epoch_s:
+        raise ValueError(
+            f"physionet2018: arousal_min_overlap_s must be in (0, {epoch_s}], got {min_overlap_s}"
         )
-    return pd.DataFrame(rows, columns=["onset", "duration", "stage", "stage_name", "arousal"])
+    n = int(round(epoch_s * fs))
+    ar = np.asarray(arousal).reshape(-1)
+    ar = ar[: len(ar) // n * n].reshape(-1, n)
+    scored = (ar >= 0).any(axis=1)
+    if rule == "any":
+        label = (ar > 0).any(axis=1)
+    elif rule == "min_overlap":
+        label = (ar > 0).sum(axis=1) >= min_overlap_s * fs - 1e-9
+    else:
+        centre = ar[:, n // 2]
+        label, scored = centre > 0, centre >= 0
+    return np.where(scored, label.astype(float), np.nan)
 
 
-def load(root: Path, split: str = "training") -> RecordingSet:
-    """PhysioNet 2018 records (``split``: training / test / all) with 30-s epoch annotations."""
+def epochs(
+    arousal: np.ndarray, stage: np.ndarray, fs: float, rule: str = "any", min_overlap_s: float = 3.0
+) -> pd.DataFrame:
+    n = int(EPOCH_S * fs)
+    k = len(stage) // n
+    names = {code: name for code, name in STAGES.values()}
+    st = stage[: k * n].reshape(k, n)
+    codes = np.where((st == st[:, :1]).all(axis=1) & (st[:, 0] >= 0), st[:, 0], np.nan).astype(float)
+    ar = np.asarray(arousal)[: k * n].reshape(k, n)
+    scored = (ar >= 0).any(axis=1)
+    return pd.DataFrame(
+        {
+            "onset": np.arange(k) * EPOCH_S,
+            "duration": EPOCH_S,
+            "stage": codes,
+            "stage_name": [names.get(int(c)) if c == c else None for c in codes],
+            "arousal_s": np.where(scored, (ar > 0).sum(axis=1) / fs, np.nan),
+            "arousal_centre": epoch_arousal(arousal[: k * n], fs, "centre"),
+            "arousal": epoch_arousal(arousal[: k * n], fs, rule, min_overlap_s),
+        }
+    )
+
+
+def arousal_rule_rates(annotations: pd.DataFrame, min_overlap_s: float = 3.0) -> pd.Series:
+    """Share of positive epochs under each rule, from epoch tables with ``arousal_s`` and ``arousal_centre``
+    (one record's annotations or many concatenated); epochs the rule leaves NaN are not counted."""
+    missing = {"arousal_s", "arousal_centre"} - set(annotations.columns)
+    if missing:
+        raise ValueError(f"physionet2018: annotations lack column(s) {sorted(missing)}")
+    secs, centre = annotations["arousal_s"], annotations["arousal_centre"]
+    labels = {
+        "any": (secs > 0).where(secs.notna()),
+        f"min_overlap_{min_overlap_s:g}s": (secs >= min_overlap_s - 1e-9).where(secs.notna()),
+        "centre": centre,
+    }
+    rates = {rule: float(y.astype(float).mean()) for rule, y in labels.items()}
+    return pd.Series(rates, name="positive_rate")
+
+
+def load(
+    root: Path, split: str = "training", arousal_rule: str = "any", arousal_min_overlap_s: float = 3.0
+) -> RecordingSet:
+    """PhysioNet 2018 records (``split``: training / test / all) with 30-s epoch annotations; the arousal
+    label follows ``arousal_rule`` (see the module docstring)."""
     if split not in ("training", "test", "all"):
         raise ValueError(f"physionet2018: split must be training, test or all, got {split!r}")
+    epoch_arousal(np.zeros(int(EPOCH_S)), 1.0, arousal_rule, arousal_min_overlap_s)  # validate early
     folders = ["training", "test"] if split == "all" else [split]
     heads = [h for d in folders for h in sorted((root / d).glob("*/*.hea")) if h.stem == h.parent.name]
     if not heads:
@@ -145,7 +226,7 @@ def load(root: Path, split: str = "training") -> RecordingSet:
             n = len(next(iter(signals.values())))
             if len(stage) != n:
                 raise DatasetError(f"{arousal_file}: {len(stage)} samples of sleep stages, signal has {n}")
-            ann = epochs(arousal, stage, next(iter(fs.values())))
+            ann = epochs(arousal, stage, next(iter(fs.values())), arousal_rule, arousal_min_overlap_s)
         elif row["split"] == "training":
             warn(f"{arousal_file}: missing; record has no sleep-stage / arousal annotations")
         report_nans(signals, fs, str(path))

@@ -3,7 +3,7 @@
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
 from physiofm.objectives.infonce import NTXentLoss, info_nce, masked_info_nce
-from physiofm.objectives.reconstruction import masked_reconstruction_loss
+from physiofm.objectives.reconstruction import masked_modality_mse, masked_reconstruction_loss
 from physiofm.objectives.sleepfm import sleepfm_loo_loss, sleepfm_pairwise_loss
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ema_update",
     "info_nce",
     "masked_info_nce",
+    "masked_modality_mse",
     "masked_reconstruction_loss",
     "sleepfm_loo_loss",
     "sleepfm_pairwise_loss",
