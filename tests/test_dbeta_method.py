@@ -1,5 +1,5 @@
-"""The registered ``dbeta`` method on a tiny batch of the synthetic 12-lead cohort: one optimiser step for every
-switch combination, ETM / ETS labels after N3S, MLM on the substituted texts, embeddings and errors."""
+"""The registered ``dbeta`` method on a tiny batch of the synthetic 12-lead cohort: one optimiser step for
+every switch combination, ETM / ETS labels after N3S, MLM on the substituted texts, embeddings and errors."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import torch
 
 import physiofm.methods.dbeta as dbeta_module
 from physiofm.methods import build, config_class, names
-from physiofm.text import ReportBank, TfidfSvdEmbedder, clean_report, fit_report_tokenizer, save_report_tokenizer
+from physiofm.text import (
+    ReportBank,
+    TfidfSvdEmbedder,
+    clean_report,
+    fit_report_tokenizer,
+    save_report_tokenizer,
+)
 
 SAMPLES = 800  # 50 tokens of 16 samples: the paper's 5,000 would only cost CPU here
 
@@ -24,17 +30,19 @@ def data(tmp_path_factory):
     reports = [clean_report(r) for r in cohort.labels["report"]]
     leads = cohort.info["channels"]
     ecg = np.stack([np.stack([cohort.recordings[i].signals[c][:SAMPLES] for c in leads]) for i in range(8)])
-    path = save_report_tokenizer(fit_report_tokenizer(reports, 400), tmp_path_factory.mktemp("tok") / "t.json")
+    path = tmp_path_factory.mktemp("tok") / "t.json"
+    save_report_tokenizer(fit_report_tokenizer(reports, 400), path)
     bank = ReportBank.from_reports(reports, TfidfSvdEmbedder(16).fit(sorted(set(reports))))
-    return {"batch": {"ecg12": torch.tensor(ecg), "report": reports[:8]}, "tokenizer": str(path), "bank": bank}
+    batch = {"ecg12": torch.tensor(ecg), "report": reports[:8]}
+    return {"batch": batch, "tokenizer": str(path), "bank": bank}
 
 
 def tiny(data, **overrides) -> dict:
     cfg = dict(
         text_encoder="scratch", tokenizer_file=data["tokenizer"], conv_channels=8, ecg_width=16, ecg_layers=1,
         ecg_heads=2, ecg_ffn=32, pos_kernel=8, pos_groups=4, text_width=16, text_layers=1, text_heads=2,
-        text_ffn=32, hidden=16, fusion_layers=2, fusion_heads=2, fusion_ffn=32, mem_layer=1, mem_decoder_dim=8,
-        mem_decoder_layers=1, mem_decoder_heads=2, n3s_k=8,
+        text_ffn=32, hidden=16, fusion_layers=2, fusion_heads=2, fusion_ffn=32, mem_layer=1,
+        mem_decoder_dim=8, mem_decoder_layers=1, mem_decoder_heads=2, n3s_k=8,
     )
     return cfg | overrides
 
@@ -42,7 +50,8 @@ def tiny(data, **overrides) -> dict:
 def test_registered_with_paper_defaults():
     assert "dbeta" in names()
     cfg = config_class("dbeta")()
-    assert (cfg.ecg_layers, cfg.ecg_width, cfg.fusion_layers, cfg.mem_layer, cfg.mem_ratio) == (8, 768, 6, 3, 0.75)
+    sizes = (cfg.ecg_layers, cfg.ecg_width, cfg.fusion_layers, cfg.mem_layer, cfg.mem_ratio)
+    assert sizes == (8, 768, 6, 3, 0.75)
     assert (cfg.mlm_rate, cfg.n3s_k, cfg.lead_mask_p, cfg.text_encoder) == (0.25, 64, 0.5, "t5")
     with pytest.raises(ValueError, match="text_model_dir"):
         build("dbeta")  # the paper profile reads Flan-T5 from a local directory only

@@ -21,7 +21,8 @@ from physiofm.models.ecg_conv_transformer import ConvPositionalEncoding
 from physiofm.models.mem_decoder import sincos_positions
 from physiofm.text import fit_report_tokenizer, save_report_tokenizer
 
-TINY_ECG = ECGEncoderConfig(conv_channels=8, width=16, layers=1, heads=2, ffn=32, pos_kernel=128, pos_groups=16)
+TINY_ECG = ECGEncoderConfig(conv_channels=8, width=16, layers=1, heads=2, ffn=32, pos_kernel=128,
+                            pos_groups=16)
 
 
 def test_ecg_encoder_tokens_and_masking():
@@ -39,7 +40,8 @@ def test_ecg_encoder_tokens_and_masking():
     ref_mask = random_masking(torch.zeros(2, 312, 1), 0.75, torch.Generator().manual_seed(0))[1]
     assert torch.equal(mask, ref_mask)  # the shared MAE masking, CLS kept outside it
     convs = [m for m in enc.features.modules() if isinstance(m, nn.Conv1d)]
-    assert len(convs) == 4 and all(c.bias is None and c.kernel_size == (2,) and c.stride == (2,) for c in convs)
+    assert len(convs) == 4
+    assert all(c.bias is None and c.kernel_size == (2,) and c.stride == (2,) for c in convs)
     assert sum(isinstance(m, nn.GroupNorm) for m in enc.modules()) == 1
     assert all(not layer.norm_first for layer in enc.layers)  # post-LN
     with pytest.raises(ValueError, match=r"\(B, 12, T\)"):
@@ -89,7 +91,9 @@ def test_mem_decoder_restores_token_order():
     expected = dec.norm(restored + sincos_positions(11, 8)[1:])
     assert torch.allclose(out, expected, atol=1e-5)
     table = sincos_positions(4, 6)
-    assert torch.allclose(table[:, 0::2], torch.sin(torch.arange(4.0)[:, None] * 10000 ** (-torch.arange(0, 6, 2) / 6)))
+    freq = 10000 ** (-torch.arange(0, 6, 2) / 6)
+    assert torch.allclose(table[:, 0::2], torch.sin(torch.arange(4.0)[:, None] * freq))
+    assert torch.allclose(table[:, 1::2], torch.cos(torch.arange(4.0)[:, None] * freq))
 
 
 def test_random_lead_masking():
@@ -111,7 +115,8 @@ def tokenizer_file(tmp_path_factory):
 def test_dbeta_model_forward_tiny(tokenizer_file):
     text = ScratchTextEncoder(tokenizer_file, width=16, layers=1, heads=2, ffn=32)
     model = DBetaModel(ECGConvTransformer(TINY_ECG), text, hidden=24, fusion_layers=2, fusion_heads=2,
-                       fusion_ffn=48, mem_layer=1, mem_decoder_dim=8, mem_decoder_layers=1, mem_decoder_heads=2)
+                       fusion_ffn=48, mem_layer=1, mem_decoder_dim=8, mem_decoder_layers=1,
+                       mem_decoder_heads=2)
     tok = text.tokenize(["sinus rhythm normal ecg", "left bundle branch block"])
     assert tok["input_ids"][:, 0].tolist() == [text.cls_token_id] * 2
     out = model(torch.randn(2, 12, 1000), tok["input_ids"], tok["attention_mask"], mask_ratio=0.75)
@@ -125,12 +130,14 @@ def test_dbeta_model_forward_tiny(tokenizer_file):
     assert plain.mem_pred is None
     counts = model.parameter_counts()
     assert counts["total"] == sum(p.numel() for p in model.parameters())
-    assert counts["ecg_path"] == counts["ecg_encoder"] + (16 * 24 + 24) + (24 * 24 + 24)  # + projection, pooler
+    # + projection 16 -> 24 + pooler 24 -> 24
+    assert counts["ecg_path"] == counts["ecg_encoder"] + (16 * 24 + 24) + (24 * 24 + 24)
 
 
 def test_paper_size_parameter_counts():
-    """Paper sizes: ECG path ~63 M, all ~321 M with a Flan-T5-base-sized encoder (google/flan-t5-base's config:
-    d_model 768, d_ff 2048, 12 layers, 12 heads, gated-GELU, vocabulary 32,128), built on the meta device."""
+    """Paper sizes: ECG path ~63 M, all ~321 M with a Flan-T5-base-sized encoder (google/flan-t5-base's
+    config: d_model 768, d_ff 2048, 12 layers, 12 heads, gated-GELU, vocabulary 32,128), built on the meta
+    device."""
     from transformers import T5Config, T5EncoderModel, T5Tokenizer
 
     from physiofm.models import T5TextEncoder

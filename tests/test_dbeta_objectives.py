@@ -52,7 +52,8 @@ def test_ets_matches_logsigmoid_sum_and_is_unnormalised():
     # no normalisation, no temperature: scaling the features changes the loss
     assert ets_loss(3 * x, t, y).item() != pytest.approx(ets_loss(x, t, y).item(), rel=1e-3)
     # the default labels are 2I - 1
-    assert ets_loss(x, t).item() == pytest.approx(ets_loss(x, t, ets_targets(torch.ones(5, dtype=torch.bool))).item())
+    all_matched = ets_targets(torch.ones(5, dtype=torch.bool))
+    assert ets_loss(x, t).item() == pytest.approx(ets_loss(x, t, all_matched).item())
 
 
 def test_ets_targets_and_shape_errors():
@@ -116,7 +117,7 @@ def test_n3s_is_deterministic_under_a_seeded_rng_and_respects_exclude():
     c = sampler.sample(q, np.random.default_rng(43), exclude=np.arange(20))
     assert (a == b).all() and not (a == c).all()
     assert (a != np.arange(20)).all()  # a report is never its own negative
-    draws = np.concatenate([sampler.sample(q, np.random.default_rng(s), exclude=np.arange(20)) for s in range(30)])
+    draws = np.concatenate([sampler.sample(q, np.random.default_rng(s), np.arange(20)) for s in range(30)])
     assert (draws >= 0).all() and (draws < 50).all()
 
 
@@ -137,8 +138,9 @@ def test_negative_rows_count_is_int_half_b_plus_uniform():
 
 
 def _bank() -> ReportBank:
-    texts = ["sinus rhythm normal ecg", "atrial fibrillation abnormal ecg", "sinus bradycardia borderline ecg",
-             "left bundle branch block abnormal ecg", "sinus rhythm stt changes abnormal ecg"]
+    texts = ["sinus rhythm normal ecg", "atrial fibrillation abnormal ecg",
+             "sinus bradycardia borderline ecg", "left bundle branch block abnormal ecg",
+             "sinus rhythm stt changes abnormal ecg"]
     rng = np.random.default_rng(0)
     return ReportBank(texts, _unit(rng, len(texts), 6), counts=np.array([50, 5, 10, 2, 3]))
 

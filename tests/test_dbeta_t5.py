@@ -1,5 +1,5 @@
-"""The paper profile's text path end to end, without any download: a sentencepiece model trained here, wrapped as
-a T5 tokenizer, and a tiny randomly initialised ``T5EncoderModel``, both ``save_pretrained`` to a temporary
+"""The paper profile's text path end to end, without any download: a sentencepiece model trained here, wrapped
+as a T5 tokenizer, and a tiny randomly initialised ``T5EncoderModel``, both ``save_pretrained`` to a temporary
 folder and read back through the local-directory loader, the text encoder, the N3S embedder and the method."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import torch
 
 SENTENCES = [
     "sinus rhythm normal ecg", "sinus bradycardia borderline ecg", "atrial fibrillation abnormal ecg",
-    "atrial fibrillation with rapid ventricular response abnormal ecg", "left bundle branch block abnormal ecg",
+    "atrial fibrillation with rapid ventricular response abnormal ecg",
+    "left bundle branch block abnormal ecg",
     "right bundle branch block abnormal ecg", "sinus rhythm stt changes abnormal ecg",
     "sinus tachycardia abnormal ecg", "left ventricular hypertrophy abnormal ecg", "1st degree av block",
     "inferior infarct age undetermined abnormal ecg", "anterior infarct age undetermined",
@@ -96,9 +97,9 @@ def test_dbeta_paper_text_path_one_step(t5_dir):
     from physiofm.text import ReportBank, T5MeanEmbedder
 
     method = build("dbeta", dict(
-        text_encoder="t5", text_model_dir=str(t5_dir), conv_channels=8, ecg_width=16, ecg_layers=1, ecg_heads=2,
-        ecg_ffn=32, pos_kernel=8, pos_groups=4, hidden=16, fusion_layers=2, fusion_heads=2, fusion_ffn=32,
-        mem_layer=1, mem_decoder_dim=8, mem_decoder_layers=1, mem_decoder_heads=2, n3s_k=4,
+        text_encoder="t5", text_model_dir=str(t5_dir), conv_channels=8, ecg_width=16, ecg_layers=1,
+        ecg_heads=2, ecg_ffn=32, pos_kernel=8, pos_groups=4, hidden=16, fusion_layers=2, fusion_heads=2,
+        fusion_ffn=32, mem_layer=1, mem_decoder_dim=8, mem_decoder_layers=1, mem_decoder_heads=2, n3s_k=4,
     ))
     method.set_report_bank(ReportBank.from_reports(SENTENCES, T5MeanEmbedder(t5_dir)))
     batch = {"ecg12": torch.randn(4, 12, 800), "report": SENTENCES[:4]}

@@ -1,5 +1,5 @@
-"""Report text for D-BETA: cleaning, the unique-report bank, the fitted tokenizer, frozen embeddings, zero-shot
-scores, and what the synthetic 12-lead cohort's machine reports offer N3S and zero-shot."""
+"""Report text for D-BETA: cleaning, the unique-report bank, the fitted tokenizer, frozen embeddings,
+zero-shot scores, and what the synthetic 12-lead cohort's machine reports offer N3S and zero-shot."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ REPORTS = [
 def test_clean_report_is_the_loaders():
     assert loader_clean_report is clean_report
     assert clean_report("  Sinus  Brady-cardia!! ") == "sinus bradycardia"
-    assert clean_report(REPORTS[1]) == "atrial fibrillation with rapid ventricular response stt changes abnormal ecg"
+    cleaned = "atrial fibrillation with rapid ventricular response stt changes abnormal ecg"
+    assert clean_report(REPORTS[1]) == cleaned
     assert clean_report(REPORTS[4]) == "sinus rhythm 1st degree av block abnormal ecg"
 
 
@@ -103,8 +104,8 @@ def test_zero_shot_scores():
 
 
 def test_synthetic_cohort_reports_suit_n3s_and_zero_shot():
-    """ecg12_cohort's machine reports: heavy duplication (N3S's motivation), enough distinct texts for a bank of
-    far negatives, and PTB-XL-like super / sub / form / rhythm labels for probes and zero-shot."""
+    """ecg12_cohort's machine reports: heavy duplication (N3S's motivation), enough distinct texts for a bank
+    of far negatives, and PTB-XL-like super / sub / form / rhythm labels for probes and zero-shot."""
     from physiofm.synthetic import ecg12_cohort
 
     cohort = ecg12_cohort(300, seed=0)
