@@ -180,3 +180,14 @@ def test_bad_batches_and_missing_bank(data):
     # with neither ETM nor ETS there are no negatives, so no bank is needed
     plain = build("dbeta", tiny(data, w_etm=0.0, ets=False))
     assert torch.isfinite(plain.loss(data["batch"])) and plain.logs["negatives"] == 0.0
+
+
+def test_state_dict_carries_the_negative_sampler_state(data):
+    a = build("dbeta", tiny(data))
+    a.set_report_bank(data["bank"])
+    a.prepare(data["batch"])  # advance the generator
+    state = a.state_dict()
+    b = build("dbeta", tiny(data))
+    b.load_state_dict(state)
+    b.set_report_bank(data["bank"])
+    assert a.prepare(data["batch"])["texts"] == b.prepare(data["batch"])["texts"]

@@ -27,7 +27,8 @@ Text encoder: ``text_encoder = "t5"`` (paper) reads Flan-T5-base from the local 
 ``tokenizer_file`` fitted on the training reports.
 
 Logged per step (``self.logs``): the four loss terms, ``etm_acc`` (claim C7's curve), ``etm_acc_neg``,
-``mlm_acc``, ``negatives`` (share of rows replaced).
+``mlm_acc``, ``negatives`` (share of rows replaced). The numpy generator of the negative rows and picks is
+saved in ``state_dict`` (``get_extra_state``); the bank is not, and is set again after loading.
 """
 
 from __future__ import annotations
@@ -166,6 +167,13 @@ class DBeta(Method):
         self.bank = bank
         n3s = self.config.n3s
         self.sampler = FarthestNegativeSampler(bank.embeddings, self.config.n3s_k) if n3s else None
+
+    def get_extra_state(self) -> dict:
+        """The negative-sampling generator's state travels in ``state_dict``, so a resumed run draws on."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def set_extra_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["rng"]
 
     # -- batches --------------------------------------------------------------------------------------------
     def _ecg(self, batch: Batch) -> torch.Tensor:
