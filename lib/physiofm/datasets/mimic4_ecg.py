@@ -15,7 +15,8 @@ Layout::
 
 Text (D-BETA pre-training): the non-empty ``report_0..report_17`` of a study are merged, in order and
 space-separated, into one report, then cleaned as D-BETA describes ("lowercase, strip, and punctuation
-removal"): lower-cased, ASCII punctuation deleted, runs of whitespace collapsed, stripped. Column
+removal"): lower-cased, ASCII punctuation deleted, runs of whitespace collapsed, stripped
+(:func:`physiofm.text.reports.clean_report`, shared with the synthetic reports). Column
 ``text`` (also ``Recording.labels["text"]``); ``report_raw`` keeps the merged uncleaned text.
 Option ``require_text`` (default True, as D-BETA drops empty reports) drops studies whose cleaned
 text is empty; a study without a machine-measurement row is dropped with a warning. D-BETA also drops
@@ -25,27 +26,16 @@ ECGs containing NaN: :class:`Recording` keeps NaN samples and the loader warns a
 from __future__ import annotations
 
 import re
-import string
 from pathlib import Path
 
 import pandas as pd
 
 from physiofm.recording import Recording, RecordingSet
+from physiofm.text.reports import clean_report, merge_reports
 
 from ._common import read_ecg_record, require_file, warn
 
-_PUNCT = str.maketrans("", "", string.punctuation)
-_SPACES = re.compile(r"\s+")
-
-
-def clean_report(text: str) -> str:
-    """D-BETA text cleaning: lower case, punctuation removed, whitespace collapsed, stripped."""
-    return _SPACES.sub(" ", text.lower().translate(_PUNCT)).strip()
-
-
-def merge_reports(row: pd.Series, columns: list[str]) -> str:
-    parts = [str(row[c]).strip() for c in columns if isinstance(row[c], str) and row[c].strip()]
-    return " ".join(parts)
+__all__ = ["clean_report", "load", "merge_reports"]
 
 
 def load(root: Path, require_text: bool = True) -> RecordingSet:
