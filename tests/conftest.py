@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_SAMPLES = REPO.parent / "shared" / "real-samples"
+# ../shared/real-samples beside the checkout; PHYSIOFM_REAL_SAMPLES points a git worktree elsewhere at it
+REAL_SAMPLES = Path(os.environ.get("PHYSIOFM_REAL_SAMPLES", REPO.parent / "shared" / "real-samples"))
 
 # Keep the BLAS/torch thread pools small: CI has 2 cores and some tests spawn kernels and workers.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -33,9 +33,21 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import read_ecg_record, require_file, warn
+from ._layout import LEADS_12, FileSpec, Layout
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _SPACES = re.compile(r"\s+")
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("record_list.csv"),
+        FileSpec("machine_measurements.csv"),
+        FileSpec("files/p*/p*/s*/*.hea", "files/p1000/p10000032/s40689238/40689238.hea"),
+        FileSpec("files/p*/p*/s*/*.dat", "files/p1000/p10000032/s40689238/40689238.dat"),
+    ),
+    channels=LEADS_12,
+    rates={"*": 500.0},
+)
 
 
 def clean_report(text: str) -> str:
