@@ -20,3 +20,14 @@ def real_samples() -> Path:
     if not REAL_SAMPLES.is_dir():
         pytest.skip("../shared/real-samples is absent (a fresh clone has no ../shared)")
     return REAL_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def real_data_root(tmp_path_factory: pytest.TempPathFactory):
+    """The real samples laid out as a ``--data-root`` in each dataset's native layout, with symlinks
+    (:mod:`realdata` says which paper-profile sources this covers and which it cannot)."""
+    if not REAL_SAMPLES.is_dir():
+        pytest.skip("../shared/real-samples is absent (a fresh clone has no ../shared)")
+    from realdata import assemble, paper_subdirs
+
+    return assemble(REAL_SAMPLES, tmp_path_factory.mktemp("real-data-root"), paper_subdirs(REPO))

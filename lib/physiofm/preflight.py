@@ -181,7 +181,8 @@ def _problem(row: Row) -> str:
         return row.source.unavailable or ""
     c = row.check
     if c.status == "ok":
-        return f"{c.records} record(s) indexed, {c.record} read" if c.record else ""
+        where = "" if c.indexed in (None, c.path) else f" in {c.indexed.relative_to(c.path)}"
+        return f"record {c.record} read ({c.records} indexed{where})"
     if c.status == "missing" and c.missing:
         base = str(c.path)
         items = [m[len(base):].lstrip("/") or "(folder)" if m.startswith(base) else m for m in c.missing]

@@ -113,8 +113,9 @@ class DatasetCheck:
     Attributes:
         dataset: registry name. path: the root checked. status: one of :data:`STATUSES`.
         missing: what is absent (folder, file patterns, channels). message: the problem in words.
-        records: records the loader indexed (in the sample sub-root, if the layout names one).
-        record: id of the record read. warnings: the loader's :class:`DatasetWarning` messages.
+        records: records the loader indexed in ``indexed`` (the root, or the first sub-folder of the
+            layout's ``sample_root`` that holds a record). record: id of the record read.
+        warnings: the loader's :class:`DatasetWarning` messages.
     """
 
     dataset: str
@@ -123,6 +124,7 @@ class DatasetCheck:
     missing: list[str] = field(default_factory=list)
     message: str = ""
     records: int | None = None
+    indexed: Path | None = None
     record: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -206,6 +208,8 @@ def check(name: str, root: str | Path, **options: Any) -> DatasetCheck:
         warnings.simplefilter("always", DatasetWarning)
         outcome = _read_one(name, root, chosen, options, result)
     outcome.warnings = [str(w.message) for w in caught if issubclass(w.category, DatasetWarning)]
+    if outcome.records == 0 and outcome.warnings:
+        outcome.message += f"; the loader warned: {outcome.warnings[-1]}"
     return outcome
 
 
@@ -226,6 +230,7 @@ def _read_one(name: str, root: Path, layout: Layout, options: dict[str, Any],
         except Exception as exc:  # noqa: BLE001 - any loader failure is this root's problem
             return replace(result, status="unreadable", message=f"{type(exc).__name__}: {exc}")
         if len(records):
+            result = replace(result, indexed=sub)
             break
     where = str(root)
     if layout.sample_root:
