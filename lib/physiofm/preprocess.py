@@ -201,7 +201,8 @@ class ECG12Preprocess:
     D-BETA (paper 004): 500 Hz, 10 s; records holding NaN are removed, shorter records (CODE-test's
     7 s) are zero-padded and longer ones cropped to the first 10 s. Neither paper filters or z-scores;
     ``zscore=True`` adds a per-lead z-score. Missing units are taken as mV (the :class:`Recording`
-    convention for ECG).
+    convention for ECG); a record with a lead in a non-voltage unit is dropped (funnel ``ecg_unit``),
+    one holding NaN too (``nan``).
     """
 
     leads: tuple[str, ...] = LEADS_12
@@ -228,11 +229,16 @@ def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progre
         if names is None:
             funnel.drop("valid_spans", "missing_channel")
             continue
+        try:  # a lead in a unit that is not a voltage cannot be brought to mV: the record is unusable
+            factors = {ch: millivolt_factor(rec.units.get(ch, "mV")) for ch in names.values()}
+        except ValueError:
+            funnel.drop("valid_spans", "ecg_unit")
+            continue
         funnel.add("valid_spans")
         funnel.add("windows")
         leads = []
         for ch in names.values():
-            x = np.asarray(rec.signals[ch], dtype=np.float64) * millivolt_factor(rec.units.get(ch, "mV"))
+            x = np.asarray(rec.signals[ch], dtype=np.float64) * factors[ch]
             leads.append(resample(x, rec.fs[ch], cfg.fs) if not np.isnan(x).any() else None)
         if any(x is None for x in leads):
             funnel.drop("after_qc", "nan")
