@@ -11,9 +11,12 @@ Each distinct ``(dataset, subdir, options)`` is checked once with :func:`physiof
 named files, one record's channels and rates) and the outcome is one table::
 
     data root: /data
-    dataset                          path               status       missing / problem            read by
-    mimic3_wave (require=[...])      mimic3wdb-matched  missing      mimic3wdb-matched/ (folder)  anyppg/data
-    mc_med                           -                  unavailable  no loader in ...             anyppg/data
+    dataset                              path               status       missing / problem    read by
+    -------                              ----               ------       -----------------    -------
+    MC-MED                               -                  unavailable  no loader in ...     anyppg/data
+    mimic3_wave (require=[ecg_ii, ppg])  mimic3wdb-matched  ok           record p000020/...   anyppg/data
+    vitaldb (require=[ecg_ii, ppg])      vitaldb            missing      vitaldb/ (folder)    anyppg/data
+    preflight: 1 of 2 needed dataset root(s) failed (vitaldb; see the table); 1 source(s) marked ...
 
 ``python -m physiofm check --profile paper --data-root R [--only ...]`` prints it on its own; the runner
 prints it and stops before any notebook when a needed dataset fails.
