@@ -9,7 +9,7 @@ from importlib import import_module
 from pathlib import Path
 
 import pytest
-from test_ds_icu import write_mimic3, write_vtac
+from test_ds_icu import write_mimic3, write_segment, write_vtac
 from test_ds_registry_cinc import write_cinc
 
 from physiofm import datasets
@@ -109,3 +109,16 @@ def test_check_of_a_record_without_a_declared_channel_is_wrong(tmp_path):
         (tmp_path / "waveforms" / "r1" / "e1.hea").read_text().replace(" V\n", " AVR\n"))
     c = datasets.check("vtac", tmp_path)
     assert c.status == "wrong" and c.missing == ["ecg_v"] and c.record == "e1"
+
+
+def test_check_of_a_large_layout_reads_subject_folders_until_one_has_a_record(tmp_path):
+    write_mimic3(tmp_path)
+    (tmp_path / "p00" / "p000001").mkdir()                  # no master at all: skipped
+    d = tmp_path / "p00" / "p000002"                         # one segment, without PLETH: no record
+    d.mkdir()
+    write_segment(d, "1000001_0001", ["II", "V"], 500)
+    (d / "p000002-2150-01-01-00-00.hea").write_text(
+        "p000002-2150-01-01-00-00/1 2 125 500\n1000001_0001 500\n")
+    c = datasets.check("mimic3_wave", tmp_path)
+    assert c.ok and c.indexed == tmp_path / "p00" / "p000020" and c.record == "p000020/3544749_0001"
+    assert any("1000001_0001.hea lacks ['ppg']" in w for w in c.warnings)

@@ -195,7 +195,11 @@ def check(name: str, root: str | Path, **options: Any) -> DatasetCheck:
     except TypeError as exc:
         return replace(result, status="wrong", message=f"loader options {options}: {exc}")
     resolved = [lay.resolve(bound) for lay in layouts]
-    absent = [[f.pattern for f in lay.required if first_match(root, f.pattern) is None] for lay in resolved]
+    try:
+        absent = [[f.pattern for f in lay.required if first_match(root, f.pattern) is None]
+                  for lay in resolved]
+    except OSError as exc:  # an unreadable folder inside the root
+        return replace(result, status="unreadable", message=f"{type(exc).__name__}: {exc}")
     chosen = next((lay for lay, miss in zip(resolved, absent) if not miss), None)
     if chosen is None:
         if len(resolved) == 1:
@@ -221,17 +225,20 @@ def _read_one(name: str, root: Path, layout: Layout, options: dict[str, Any],
     if layout.sample_root:
         subs = sorted(p for p in root.glob(layout.sample_root) if p.is_dir())
         roots = subs[:_MAX_SAMPLE_ROOTS] or [root]
-    records = None
+    records, absent = None, None
     for sub in roots:
         try:
             records = load(name, sub, **options)
-        except FileNotFoundError as exc:
-            return replace(result, status="missing", missing=[str(exc)], message=str(exc))
+        except FileNotFoundError as exc:  # in a sub-folder: try the next one
+            absent = exc
+            continue
         except Exception as exc:  # noqa: BLE001 - any loader failure is this root's problem
             return replace(result, status="unreadable", message=f"{type(exc).__name__}: {exc}")
         if len(records):
             result = replace(result, indexed=sub)
             break
+    if records is None and absent is not None:
+        return replace(result, status="missing", missing=[str(absent)], message=str(absent))
     where = str(root)
     if layout.sample_root:
         where = f"{len(roots)} sub-folder(s) {layout.sample_root!r} of {root}"
