@@ -169,3 +169,18 @@ def test_every_source_of_every_paper_profile_is_found(path: Path) -> None:
     steps = [f"{path.stem}/{s}" for s in type(params.steps).model_fields]
     found = needed_sources({path.stem: params}, steps)
     assert sum(len(s.readers) for s in found) == _raw_sources(yaml.safe_load(path.read_text()))
+
+
+def test_the_issue_case_anyppg_data_on_an_empty_root_stops_with_the_whole_table(tmp_path, capsys) -> None:
+    """Issue 17: ``run --profile paper --only anyppg/data`` on an empty data root used to start the notebook
+    and fail inside it with one dataset's error; now every root is listed and no notebook starts."""
+    params = {"anyppg": load_params(REPO / "params/paper/anyppg.yaml", "anyppg")}
+    sources = needed_sources(params, ["anyppg/data"])
+    executed = REPO / "build/paper/notebooks/anyppg"
+    before = {p: p.stat().st_mtime_ns for p in executed.glob("*.ipynb")}
+    with pytest.raises(PreflightError, match=r"no notebook was started"):
+        run("paper", only=["anyppg/data"], data_root=str(tmp_path), root=REPO)
+    table = capsys.readouterr().out
+    for s in sources:
+        assert (f"{s.subdir}/ (folder)" if s.unavailable is None else s.unavailable) in table
+    assert {p: p.stat().st_mtime_ns for p in executed.glob("*.ipynb")} == before
