@@ -192,9 +192,8 @@ def _cap_for(source: str, cap: int | Mapping[str, int] | None) -> int | None:
 
 def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], window_s: float, *,
                    min_duration_s: float = 0.0, max_gap_s: float = 0.0, max_flatline: float = 0.25,
-                   flat_min_s: float = 1.0, max_invalid: float = 0.0,
-                   record_cap: int | Mapping[str, int] | None = None, seed: int = 0,
-                   funnel: Funnel | None = None) -> Segments:
+                   max_invalid: float = 0.0, record_cap: int | Mapping[str, int] | None = None,
+                   seed: int = 0, funnel: Funnel | None = None, flat_min_s: float = 1.0) -> Segments:
     """Raw non-overlapping windows of one record where every required channel is valid.
 
     Args:
@@ -205,12 +204,12 @@ def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], 
         min_duration_s: shortest valid span kept (SyneCo: 600).
         max_gap_s: NaN runs up to this long are linearly interpolated; longer ones split spans.
         max_flatline: drop windows with a larger :func:`~physiofm.signals.flatline_fraction` in any channel.
-        flat_min_s: shortest held value (s) that counts as flat; shorter repeats are quantisation (a
-            5-uV-step ECG lead at 250 Hz repeats ~25 % of its samples in runs of up to 60 ms).
         max_invalid: drop windows where a larger fraction of samples was NaN before interpolation.
         record_cap: most windows kept per record (an int, or a mapping source -> int with optional "*").
         seed: seeds the cap's random subset (with the record id).
         funnel: counts are added here (a new one when None); also attached to the result.
+        flat_min_s: shortest held value (s) that counts as flat; shorter repeats are quantisation (a
+            5-uV-step ECG lead at 250 Hz repeats ~25 % of its samples in runs of up to 60 ms).
 
     Returns:
         :class:`Segments` with one group per required channel, shaped ``(N, 1, round(window_s * fs))``,
