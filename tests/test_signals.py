@@ -157,6 +157,20 @@ def test_flatline_fraction_counts_repeated_samples_per_channel():
     assert f[0, 0] == 0.0
 
 
+def test_flatline_fraction_with_a_minimum_run_ignores_quantisation_repeats():
+    x = np.arange(1001, dtype=float)
+    x[10:13] = 7.0              # 3 identical samples: 2 repeats
+    x[500:801] = 3.0            # 301 identical samples: 300 repeats
+    x[900:905] = 9.0            # 5 identical samples: 4 repeats
+    assert flatline_fraction(x) == pytest.approx(306 / 1000)
+    assert flatline_fraction(x, min_run=5) == pytest.approx(304 / 1000)
+    assert flatline_fraction(x, min_run=6) == pytest.approx(300 / 1000)
+    assert flatline_fraction(x, min_run=301) == pytest.approx(300 / 1000)
+    assert flatline_fraction(x, min_run=302) == 0.0
+    stacked = np.stack([x, np.full(1001, 2.0), np.arange(1001.0)])
+    np.testing.assert_allclose(flatline_fraction(stacked[:, None], min_run=250)[:, 0], [0.3, 1.0, 0.0])
+
+
 def test_interpolate_gaps_fills_short_keeps_long_and_edges():
     fs = 100.0
     x = np.arange(1000, dtype=float)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m physiofm run ...`` and ``python -m physiofm book ...``."""
+"""Command line: ``python -m physiofm run ...``, ``... check ...`` (data preflight), ``... book ...``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="run only these (and what they need)")
     r.add_argument("--force", action="store_true", help="rerun steps even when they are up to date")
     r.add_argument("--data-root", metavar="PATH", help="root of the real datasets (paper profile)")
+    c = sub.add_parser("check", help="check every dataset root the selected steps read (no notebook runs)")
+    c.add_argument("--profile", choices=PROFILES, default="paper")
+    c.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="check only what these steps read")
+    c.add_argument("--data-root", metavar="PATH", help="root of the real datasets")
     b = sub.add_parser("book", help="assemble and build the HTML book from executed notebooks")
     b.add_argument("--profile", choices=PROFILES, default="demo")
     args = parser.parse_args(argv)
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         failed = [o for o in outcomes if o.status in ("failed", "blocked")]
         return 1 if failed else 0
 
+    if args.command == "check":
+        return check_main(args.profile, args.only, args.data_root)
+
     from physiofm.book import build_book
 
     try:
@@ -42,6 +49,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(index)
     return 0
+
+
+def check_main(profile: str, only: list[str] | None, data_root: str | None) -> int:
+    """``check``: print the preflight table; 0 when every needed dataset root is ok, 1 if one fails,
+    2 when the params or the selection are unusable or ``--data-root`` is missing."""
+    from physiofm.preflight import preflight
+
+    try:
+        report = preflight(profile, data_root, only)
+    except (ParamsError, ValueError, FileNotFoundError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(report.table())
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":

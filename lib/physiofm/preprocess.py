@@ -57,6 +57,8 @@ class SyneCoPreprocess:
     max_gap_s: float = 0.1            # ours: shorter NaN runs do not break a span's continuity ...
     max_invalid: float = 0.0          # ... but a window touching one is dropped ("simultaneously valid")
     max_flatline: float = 0.25
+    flat_min_s: float = 1.0           # ours: a value held >= 1 s is flat (PaPaGei's flat segments have a
+                                      # minimum duration); shorter repeats are quantisation, not flatline
     ecg_fs: float = 500.0
     ppg_fs: float = 125.0
     ecg_band: tuple[float, float] = (0.67, 40.0)
@@ -104,8 +106,8 @@ def syneco_segments(recordings: Iterable[Recording], cfg: SyneCoPreprocess | Non
     parts = segment_recordings(recordings, {**cfg.ecg, **cfg.ppg}, cfg.window_s,
                                min_duration_s=cfg.min_duration_s, max_gap_s=cfg.max_gap_s,
                                max_invalid=cfg.max_invalid, max_flatline=cfg.max_flatline,
-                               record_cap=cfg.record_cap, subject_cap=cfg.subject_cap, seed=cfg.seed,
-                               progress=progress)
+                               flat_min_s=cfg.flat_min_s, record_cap=cfg.record_cap,
+                               subject_cap=cfg.subject_cap, seed=cfg.seed, progress=progress)
     rates = {g: cfg.ecg_fs for g in cfg.ecg} | {g: cfg.ppg_fs for g in cfg.ppg}
     done = [Segments(syneco_transform(p.arrays, p.fs, cfg), p.index, rates, p.funnel)
             for p in parts if len(p)]
@@ -134,6 +136,7 @@ class AnyPPGPreprocess:
     max_gap_s: float = 2.5            # gaps up to 25 % of a window are filled, then counted as invalid
     max_invalid: float = 0.25
     max_flatline: float = 0.25
+    flat_min_s: float = 1.0           # ours, as SyneCo: "motionless" = a value held >= 1 s
     fs: float = 125.0
     ppg_band: tuple[float, float] = (0.5, 8.0)
     ppg_order: int = 4
@@ -173,9 +176,9 @@ def anyppg_segments(recordings: Iterable[Recording], cfg: AnyPPGPreprocess | Non
     cfg = cfg or AnyPPGPreprocess()
     parts = segment_recordings(recordings, {"ppg": cfg.ppg, "ecg": cfg.ecg}, cfg.window_s,
                                min_duration_s=cfg.min_duration_s, max_gap_s=cfg.max_gap_s,
-                               max_flatline=cfg.max_flatline, max_invalid=cfg.max_invalid,
-                               record_cap=cfg.record_cap, subject_cap=cfg.subject_cap, seed=cfg.seed,
-                               progress=progress)
+                               max_flatline=cfg.max_flatline, flat_min_s=cfg.flat_min_s,
+                               max_invalid=cfg.max_invalid, record_cap=cfg.record_cap,
+                               subject_cap=cfg.subject_cap, seed=cfg.seed, progress=progress)
     funnel = parts[0].funnel if parts else Funnel()
     done = []
     for p in (p for p in parts if len(p)):
@@ -198,7 +201,8 @@ class ECG12Preprocess:
     D-BETA (paper 004): 500 Hz, 10 s; records holding NaN are removed, shorter records (CODE-test's
     7 s) are zero-padded and longer ones cropped to the first 10 s. Neither paper filters or z-scores;
     ``zscore=True`` adds a per-lead z-score. Missing units are taken as mV (the :class:`Recording`
-    convention for ECG).
+    convention for ECG); a record with a lead in a non-voltage unit is dropped (funnel ``ecg_unit``),
+    one holding NaN too (``nan``).
     """
 
     leads: tuple[str, ...] = LEADS_12
@@ -225,11 +229,16 @@ def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progre
         if names is None:
             funnel.drop("valid_spans", "missing_channel")
             continue
+        try:  # a lead in a unit that is not a voltage cannot be brought to mV: the record is unusable
+            factors = {ch: millivolt_factor(rec.units.get(ch, "mV")) for ch in names.values()}
+        except ValueError:
+            funnel.drop("valid_spans", "ecg_unit")
+            continue
         funnel.add("valid_spans")
         funnel.add("windows")
         leads = []
         for ch in names.values():
-            x = np.asarray(rec.signals[ch], dtype=np.float64) * millivolt_factor(rec.units.get(ch, "mV"))
+            x = np.asarray(rec.signals[ch], dtype=np.float64) * factors[ch]
             leads.append(resample(x, rec.fs[ch], cfg.fs) if not np.isnan(x).any() else None)
         if any(x is None for x in leads):
             funnel.drop("after_qc", "nan")

@@ -195,6 +195,20 @@ def tidy_progress_output(path: Path) -> None:
     nbformat.write(nb, path)
 
 
+def preflight_real_data(profile: str, steps: list[Step], params: dict, data_root: str | None) -> None:
+    """Before any notebook of a ``paper``-profile run: check every dataset root the steps read, print the
+    table, and stop (:class:`~physiofm.preflight.PreflightError`) if a needed one fails or ``--data-root``
+    is missing. Other profiles read only built-in data."""
+    if profile != "paper":
+        return
+    from physiofm.preflight import PreflightError, check_sources, needed_sources
+
+    report = check_sources(needed_sources(params, [s.key for s in steps]), data_root)
+    print(report.table(), flush=True)
+    if not report.ok:
+        raise PreflightError(f"{report.summary()}; no notebook was started")
+
+
 def run(
     profile: str,
     only: list[str] | None = None,
@@ -219,6 +233,7 @@ def run(
         if missing:
             raise ParamsError(f"{params_path(profile, paper, root)}: no 'steps' section for {missing}")
         params[paper] = p
+    preflight_real_data(profile, steps, params, data_root)
 
     manifest = Manifest(build_dir(profile, root) / "manifest.json")
     outcomes: dict[str, Outcome] = {}

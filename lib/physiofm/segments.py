@@ -7,9 +7,9 @@ The path for one record (:func:`segment_record`):
    stretches where all required channels are valid at once; spans shorter than ``min_duration_s`` are
    dropped (``short_span``; SyneCo keeps only >= 10 min of continuous recording);
 3. each span is tiled from its start with non-overlapping ``window_s`` windows;
-4. window QC on the raw samples: more than ``max_flatline`` of samples equal to their predecessor in any
-   channel (``flatline``), or more than ``max_invalid`` of samples that were NaN before interpolation
-   (``invalid``);
+4. window QC on the raw samples: more than ``max_flatline`` of samples equal to their predecessor, within
+   a value held for at least ``flat_min_s``, in any channel (``flatline``), or more than ``max_invalid`` of
+   samples that were NaN before interpolation (``invalid``);
 5. a per-record cap keeps a seeded random subset (``record_cap``); :func:`cap_per_subject` applies the
    per-subject cap across records (``subject_cap``).
 
@@ -193,7 +193,7 @@ def _cap_for(source: str, cap: int | Mapping[str, int] | None) -> int | None:
 def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], window_s: float, *,
                    min_duration_s: float = 0.0, max_gap_s: float = 0.0, max_flatline: float = 0.25,
                    max_invalid: float = 0.0, record_cap: int | Mapping[str, int] | None = None,
-                   seed: int = 0, funnel: Funnel | None = None) -> Segments:
+                   seed: int = 0, funnel: Funnel | None = None, flat_min_s: float = 1.0) -> Segments:
     """Raw non-overlapping windows of one record where every required channel is valid.
 
     Args:
@@ -208,6 +208,8 @@ def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], 
         record_cap: most windows kept per record (an int, or a mapping source -> int with optional "*").
         seed: seeds the cap's random subset (with the record id).
         funnel: counts are added here (a new one when None); also attached to the result.
+        flat_min_s: shortest held value (s) that counts as flat; shorter repeats are quantisation (a
+            5-uV-step ECG lead at 250 Hz repeats ~25 % of its samples in runs of up to 60 ms).
 
     Returns:
         :class:`Segments` with one group per required channel, shaped ``(N, 1, round(window_s * fs))``,
@@ -255,7 +257,8 @@ def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], 
         reasons["nan_gap"] += int((bad & keep).sum())
         keep &= ~bad
     for g in names:
-        flat = flatline_fraction(windows[g]) > max_flatline
+        min_run = max(2, int(np.ceil(flat_min_s * fs[g] - 1e-9)))
+        flat = flatline_fraction(windows[g], min_run) > max_flatline
         reasons["flatline"] += int((flat & keep).sum())
         keep &= ~flat
     if max_invalid < 1.0:

@@ -128,6 +128,16 @@ def test_mimic3_matched_segments_gaps_and_missing_channel(tmp_path):
         s[1]
 
 
+def test_mimic3_segments_too_short_are_warned_and_an_all_short_copy_gives_an_empty_set(tmp_path):
+    write_mimic3(tmp_path)
+    with pytest.warns(DatasetWarning, match=r"1 of 2 segment\(s\) are shorter than min_duration_s=15 s"):
+        s = datasets.load("mimic3_wave", tmp_path, min_duration_s=15)
+    assert s.records["record_id"].tolist() == ["p000020/3544749_0003"]
+    assert s.records["start_time"].tolist() == [(1250 + 500 + 250) / 125]
+    with pytest.warns(DatasetWarning, match=r"2 of 2 segment\(s\) are shorter"):
+        assert len(datasets.load("mimic3_wave", tmp_path, min_duration_s=3600)) == 0
+
+
 def test_mimic4_multifrequency_segments(tmp_path):
     d = tmp_path / "waves" / "p100" / "p10014354" / "81739927"
     d.mkdir(parents=True)

@@ -13,6 +13,11 @@ the papers' targets live (record-level columns of ``.records`` / ``Recording.lab
 
 Co-recorded ICU/OR loaders name channels ``ecg_ii``, ``ecg_v`` and ``ppg`` (SyneCo's three inputs) by
 default; 12-lead and sleep loaders keep the header's channel names. ECG is always in mV.
+
+Each loader module also declares ``LAYOUT`` (:class:`Layout`): the files its docstring names, the channels
+one record carries and their rates. ``check(name, root, **options)`` tries a root against it with the
+loader itself and returns a :class:`DatasetCheck` (status ``ok`` / ``missing`` / ``unreadable`` /
+``wrong`` and what is missing), the building block of :mod:`physiofm.preflight`.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from typing import Any
 from physiofm.recording import RecordingSet
 
 from ._common import DatasetError, DatasetWarning
+from ._layout import DatasetCheck, FileSpec, Layout, check
 
-__all__ = ["DatasetError", "DatasetWarning", "load", "names"]
+__all__ = ["DatasetCheck", "DatasetError", "DatasetWarning", "FileSpec", "Layout", "check", "load", "names"]
 
 # registry name -> module in this package (each module defines ``load(root, **options)``)
 _REGISTRY: dict[str, str] = {

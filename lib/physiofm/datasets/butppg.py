@@ -31,6 +31,21 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, read_single_segment, report_nans, require_file, sex_code, to_millivolts
+from ._layout import FileSpec, Layout
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("quality-hr-ann.csv"),
+        FileSpec("subject-info.csv"),
+        FileSpec("*/*_PPG.hea", "100001/100001_PPG.hea"),
+        FileSpec("*/*_PPG.dat", "100001/100001_PPG.dat"),
+        FileSpec("*/*_ECG.hea", "100001/100001_ECG.hea", required=False),  # read with include_ecg
+        FileSpec("*/*_ECG.dat", "100001/100001_ECG.dat", required=False),
+    ),
+    channels=("ppg",),
+    rates={"ppg": 30.0},
+    ignored=("*/*_ACC.hea", "*/*_ACC.dat"),
+)
 
 
 def _csv(path: Path) -> pd.DataFrame:

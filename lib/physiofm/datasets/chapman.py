@@ -30,7 +30,14 @@ import pandas as pd
 from physiofm.recording import RecordingSet
 
 from ._common import warn
+from ._layout import LEADS_12, FileSpec, Layout
 from .cinc import dx_lists, index_headers, make_set
+
+LAYOUT = Layout(
+    files=(FileSpec("**/*.hea", "g1/JS00001.hea"), FileSpec("**/*.mat", "g1/JS00001.mat", required=False)),
+    channels=LEADS_12,
+    rates={"*": 500.0},
+)
 
 #: Zheng et al. 2020 rhythm acronyms -> SNOMED-CT code used in the CinC/PhysioNet headers
 RHYTHM_CODES: dict[str, str] = {

@@ -29,6 +29,7 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, sex_code, warn
+from ._layout import LEADS_12, FileSpec, Layout
 from .cinc import classes_from_codes, index_headers, make_set, warn_unlabelled
 
 CLASSES = ["NORM", "AF", "IAVB", "LBBB", "RBBB", "PAC", "PVC", "STD", "STE"]  # REFERENCE.csv labels 1..9
@@ -46,6 +47,21 @@ SNOMED: dict[str, tuple[str, ...]] = {
 }
 LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 FS = 500.0
+#: the two published layouts, tried in this order (the loader reads the original one when it finds it)
+LAYOUT = (
+    Layout(
+        files=(FileSpec("REFERENCE.csv"), FileSpec("**/A*.mat", "**/A0001.mat")),
+        channels=LEADS_12,
+        rates={"*": FS},
+        name="original",
+    ),
+    Layout(
+        files=(FileSpec("**/*.hea", "**/A0001.hea"), FileSpec("**/*.mat", "**/A0001.mat", required=False)),
+        channels=LEADS_12,
+        rates={"*": FS},
+        name="CinC",
+    ),
+)
 
 
 def _tasks(cols: list[str]) -> dict:

@@ -27,7 +27,19 @@ import pandas as pd
 from physiofm.recording import RecordingSet
 
 from ._common import warn
+from ._layout import LEADS_12, FileSpec, Layout
 from .cinc import classes_from_codes, dx_lists, index_headers, make_set
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("**/ConditionNames_SNOMED-CT.csv", "ConditionNames_SNOMED-CT.csv", required=False),
+        FileSpec("**/*.hea", "WFDBRecords/01/010/JS00001.hea"),
+        FileSpec("**/*.mat", "WFDBRecords/01/010/JS00001.mat", required=False),
+    ),
+    channels=LEADS_12,
+    rates={"*": 500.0},
+    sample_root="WFDBRecords/*/*",
+)
 
 
 def condition_names(root: Path) -> dict[str, str] | None:

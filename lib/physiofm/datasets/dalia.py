@@ -35,7 +35,14 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, warn
+from ._layout import FileSpec, Layout
 from ._pickles import read_pickle, subject_table, wrist_signals
+
+LAYOUT = Layout(
+    files=(FileSpec("**/S*.pkl", "PPG_FieldStudy/S1/S1.pkl"),),
+    channels=("ppg", "acc_x", "acc_y", "acc_z"),
+    rates={"ppg": 64.0, "acc_x": 32.0, "acc_y": 32.0, "acc_z": 32.0},
+)
 
 ACTIVITIES = {
     0: "transient",

@@ -35,9 +35,12 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, require_file
+from ._layout import FileSpec, Layout
 
 FS = 32.0
 KEYS = ("signal", "rhythm", "qa_label", "parameters")
+
+LAYOUT = Layout(files=(FileSpec("{splits}.npz"),), channels=("ppg",), rates={"ppg": FS})
 
 
 def load(root: Path, splits: Sequence[str] = ("train", "validate", "test")) -> RecordingSet:

@@ -26,7 +26,14 @@ import pandas as pd
 
 from physiofm.recording import RecordingSet
 
+from ._layout import LEADS_12, FileSpec, Layout
 from .cinc import CINC2020_SCORED, classes_from_codes, index_headers, make_set, warn_unlabelled
+
+LAYOUT = Layout(
+    files=(FileSpec("**/*.hea", "g1/E00001.hea"), FileSpec("**/*.mat", "g1/E00001.mat", required=False)),
+    channels=LEADS_12,
+    rates={"*": 500.0},
+)
 
 
 def load(root: Path, min_count: int = 1) -> RecordingSet:

@@ -31,8 +31,15 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, per_file_table, report_nans
+from ._layout import FileSpec, Layout
 
 _FILE = re.compile(r"^Subject_(\d+)\.mat$", re.IGNORECASE)
+
+LAYOUT = Layout(
+    files=(FileSpec("**/[Ss]ubject_*.mat", "Subject_1.mat"),),
+    channels=("ppg",),
+    rates={"ppg": (25.0, 1000.0)},  # the file's own rate when it has one, else option fs
+)
 
 
 def _channels_first(x: np.ndarray) -> np.ndarray:

@@ -233,12 +233,19 @@ def load_matched(
             "channels",
         ],
     )
-    table = table[table["duration_s"] >= min_duration_s].reset_index(drop=True)
-    # start_time: seconds since the subject's first master record (offset within the master if undated)
+    # start_time: seconds since the subject's first master record (offset within the master if undated),
+    # taken before the duration filter so it does not depend on which segments are kept
     first = table.groupby("subject_id")["master_start"].transform("min")
-    delta = (table["master_start"] - first).map(lambda d: d.total_seconds() if pd.notna(d) else 0.0)
-    table["start_time"] = table["offset_s"] + delta.fillna(0.0).astype(float)
-    table = table.drop(columns=["master_start"])
+    delta = [(s - f).total_seconds() if pd.notna(s) and pd.notna(f) else 0.0
+             for s, f in zip(table["master_start"], first)]
+    table["start_time"] = table["offset_s"].astype(float) + np.asarray(delta, dtype=float)
+    short = (table["duration_s"] < min_duration_s).to_numpy(bool)
+    if short.any():
+        warn(
+            f"{source}: {int(short.sum())} of {len(table)} segment(s) are shorter than min_duration_s="
+            f"{min_duration_s:g} s and are excluded (e.g. {'; '.join(table.loc[short, 'path'].head(3))})"
+        )
+    table = table[~short].drop(columns=["master_start"]).reset_index(drop=True)
 
     def load_row(row: pd.Series) -> Recording:
         rec = read_record(

@@ -31,9 +31,23 @@ from pathlib import Path
 
 from physiofm.recording import RecordingSet
 
+from ._layout import ICU_RATES, FileSpec, Layout
 from .icu import CANONICAL, load_matched, subject_masters
 
 _MASTER = re.compile(r"^p\d{6}-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}\.hea$")
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("p*/p*/p*-*.hea", "p00/p000020/p000020-2183-04-28-17-47.hea"),
+        FileSpec("p*/p*/*_layout.hea", "p00/p000020/3544749_layout.hea", required=False),
+        FileSpec("p*/p*/*.hea", "p00/p000020/3544749_0001.hea"),
+        FileSpec("p*/p*/*.dat", "p00/p000020/3544749_0001.dat"),
+    ),
+    channels=("{require}",),
+    rates=ICU_RATES,
+    ignored=("p*/p*/p*n.dat",),
+    sample_root="p*/p*",  # one subject folder: the loader reads it on its own
+)
 
 
 def load(

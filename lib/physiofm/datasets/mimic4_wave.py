@@ -27,7 +27,19 @@ from pathlib import Path
 
 from physiofm.recording import RecordingSet
 
+from ._layout import ICU_RATES, FileSpec, Layout
 from .icu import CANONICAL, load_matched, subject_masters
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("waves/p*/p*/*/*.hea", "waves/p100/p10014354/81739927/81739927.hea"),
+        FileSpec("waves/p*/p*/*/*.dat", "waves/p100/p10014354/81739927/81739927_0000e.dat"),
+    ),
+    channels=("{require}",),
+    rates=ICU_RATES,
+    ignored=("waves/p*/p*/*/*n.csv.gz",),
+    sample_root="waves/p*/p*",  # one subject folder: the loader reads it on its own
+)
 
 
 def _is_master(p: Path) -> bool:

@@ -64,9 +64,22 @@ from ._common import (
     to_millivolts,
     warn,
 )
+from ._layout import FileSpec, Layout
 
 EPOCH_S = 30.0
 STAGES = {"wake": (0, "W"), "nonrem1": (1, "N1"), "nonrem2": (2, "N2"), "nonrem3": (3, "N3"), "rem": (4, "R")}
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("age-sex.csv"),
+        FileSpec("*/*/*.hea", "training/tr03-0005/tr03-0005.hea"),
+        FileSpec("*/*/*.mat", "training/tr03-0005/tr03-0005.mat"),
+        FileSpec("training/*/*-arousal.mat", "training/tr03-0005/tr03-0005-arousal.mat", required=False),
+    ),
+    channels=("F3-M2", "F4-M1", "C3-M2", "C4-M1", "O1-M2", "O2-M1", "E1-M2", "Chin1-Chin2", "ABD", "CHEST",
+              "AIRFLOW", "SaO2", "ECG"),
+    rates={"*": 200.0},
+)
 
 
 def read_arousal_file(path: Path) -> tuple[np.ndarray, np.ndarray]:

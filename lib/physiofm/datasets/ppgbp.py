@@ -32,6 +32,7 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, sex_code, warn
+from ._layout import FileSpec, Layout
 
 FS = 1000.0
 SEGMENT_SAMPLES = 2100
@@ -46,6 +47,15 @@ COLUMNS = {
     "Hypertension": "hypertension_stage",
 }
 _SEGMENT = re.compile(r"^(\d+)_(\d+)\.txt$")
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("**/PPG-BP dataset.xlsx", "Data File/PPG-BP dataset.xlsx"),
+        FileSpec("**/*_*.txt", "Data File/0_subject/2_1.txt"),
+    ),
+    channels=("ppg",),
+    rates={"ppg": FS},
+)
 
 
 def read_sheet(path: Path) -> pd.DataFrame:

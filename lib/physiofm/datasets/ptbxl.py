@@ -46,8 +46,20 @@ from ._common import (
     require_file,
     warn,
 )
+from ._layout import LEADS_12, FileSpec, Layout
 
 TASKS = {"superdiagnostic": "super_", "subdiagnostic": "sub_", "form": "form_", "rhythm": "rhythm_"}
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("ptbxl_database.csv"),
+        FileSpec("scp_statements.csv"),
+        FileSpec("records{sampling_rate}/*/*.hea", "records500/00000/00001_hr.hea"),
+        FileSpec("records{sampling_rate}/*/*.dat", "records500/00000/00001_hr.dat"),
+    ),
+    channels=LEADS_12,
+    rates={"*": "{sampling_rate}"},
+)
 
 
 def aggregate(scp_codes: pd.Series, statements: pd.DataFrame) -> dict[str, pd.Series]:

@@ -35,8 +35,15 @@ from scipy.signal import find_peaks
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans
+from ._layout import FileSpec, Layout
 
 FS = 125.0
+
+LAYOUT = Layout(
+    files=(FileSpec("[Pp]art_*.mat", "Part_1.mat"),),
+    channels=("ppg", "abp", "ecg_ii"),
+    rates={"*": FS},
+)
 
 
 def _is_hdf5(path: Path) -> bool:

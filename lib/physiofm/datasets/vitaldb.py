@@ -36,8 +36,18 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, sex_code, to_millivolts, warn
+from ._layout import FileSpec, Layout
 
 TRACKS = {"ecg_ii": "SNUADC/ECG_II", "ecg_v": "SNUADC/ECG_V5", "ppg": "SNUADC/PLETH"}
+
+LAYOUT = Layout(
+    files=(
+        FileSpec("**/*.vital", "vital_files/0001.vital"),
+        FileSpec("**/clinical_data.csv", "clinical_data.csv"),
+    ),
+    channels=("{require}",),
+    rates={"*": 500.0},
+)
 
 
 def _clinical(root: Path) -> pd.DataFrame:

@@ -36,7 +36,14 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import report_nans, warn
+from ._layout import FileSpec, Layout
 from ._pickles import CHEST_FS, read_pickle, runs, subject_table, wrist_signals
+
+LAYOUT = Layout(
+    files=(FileSpec("**/S*.pkl", "WESAD/S2/S2.pkl"),),
+    channels=("ppg", "acc_x", "acc_y", "acc_z"),
+    rates={"ppg": 64.0, "acc_x": 32.0, "acc_y": 32.0, "acc_z": 32.0},
+)
 
 CONDITIONS = {
     0: "transient",

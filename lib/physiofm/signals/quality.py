@@ -7,19 +7,30 @@ import numpy as np
 SQI_LEVELS = ("Excellent", "Barely acceptable", "Unacceptable")
 
 
-def flatline_fraction(x: np.ndarray) -> np.ndarray:
-    """Fraction of samples that equal their predecessor, per channel (last axis is time).
+def flatline_fraction(x: np.ndarray, min_run: int = 2) -> np.ndarray:
+    """Fraction of samples that equal their predecessor inside a flat run, per channel (last axis is time).
 
     For ``(..., T)`` input the result has shape ``(...)``: the count of ``x[t] == x[t-1]`` over the
-    ``T - 1`` samples that have a predecessor. A segment whose channel is constant for a quarter of its
-    length scores about 0.25 (SyneCo and AnyPPG drop segments above 0.25 in any channel). Compute it on
-    the raw signal: filtering turns a flat stretch into a slowly varying one. NaN never equals NaN, so
-    gaps do not count as flat.
+    ``T - 1`` samples that have a predecessor, counting only runs of at least ``min_run`` identical
+    samples. With ``min_run=2`` every repeat counts; a longer minimum ignores the short repeats of a
+    quantised trace (a 5-uV-step ECG at 250 Hz repeats a quarter of its samples in runs of 2-15) while a
+    held value still counts whole. A segment whose channel is held for a quarter of its length scores
+    about 0.25 (SyneCo and AnyPPG drop segments above 0.25 in any channel). Compute it on the raw signal:
+    filtering turns a flat stretch into a slowly varying one. NaN never equals NaN, so gaps do not count.
     """
     x = np.asarray(x)
     if x.shape[-1] < 2:
         raise ValueError(f"flatline_fraction: need at least 2 samples, got shape {x.shape}")
-    return np.mean(x[..., 1:] == x[..., :-1], axis=-1)
+    eq = x[..., 1:] == x[..., :-1]
+    if min_run > 2:
+        # length of the run of repeats through each position = repeats up to it + repeats after it - 1
+        def run_so_far(m: np.ndarray) -> np.ndarray:
+            c = np.cumsum(m, axis=-1)
+            return c - np.maximum.accumulate(np.where(m, 0, c), axis=-1)
+
+        length = run_so_far(eq) + run_so_far(eq[..., ::-1])[..., ::-1] - 1
+        eq = eq & (length >= min_run - 1)  # a run of m identical samples holds m - 1 repeats
+    return np.mean(eq, axis=-1)
 
 
 def ecg_inverted(x: np.ndarray, fs: float, window_s: float = 2.0) -> np.ndarray:
