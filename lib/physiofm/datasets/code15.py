@@ -53,11 +53,18 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, require_file, to_millivolts, warn
+from ._layout import LEADS_12, FileSpec, Layout
 
 FS = 400.0
 LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 ABNORMALITIES = ("1dAVb", "RBBB", "LBBB", "SB", "ST", "AF")
 REQUIRED_COLUMNS = ("exam_id", "patient_id", "age", "is_male")
+
+LAYOUT = Layout(
+    files=(FileSpec("exams.csv"), FileSpec("exams_part*.hdf5", "exams_part0.hdf5")),
+    channels=LEADS_12,
+    rates={"*": FS},
+)
 _PART = re.compile(r"exams_part(\d+)\.hdf5$")
 
 
