@@ -1,4 +1,4 @@
-"""The locked environment: requirements.lock, pyproject.toml and environment.yml agree, and this venv is it."""
+"""The locked environment: requirements.lock, pyproject.toml and environment.yml agree; this venv is it."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def project_requirements() -> list[Requirement]:
 def test_lock_pins_every_dependency_within_pyproject_ranges() -> None:
     pins = lock()
     missing = [r.name for r in project_requirements() if canonical(r.name) not in pins]
-    assert not missing, f"pyproject.toml dependencies absent from requirements.lock: {missing} (run make lock)"
+    assert not missing, f"pyproject.toml dependencies not in requirements.lock: {missing} (run make lock)"
     outside = {r.name: pins[canonical(r.name)] for r in project_requirements()
                if not r.specifier.contains(Version(pins[canonical(r.name)]), prereleases=True)}
     assert not outside, f"locked versions outside pyproject.toml's ranges: {outside} (run make lock)"

@@ -47,7 +47,8 @@ def assert_missing_is_nan(index: pd.DataFrame) -> None:
 
 def record(record_id: str, seed: int, duration_s: float = 60.0, annotations=None, **labels) -> Recording:
     rng = np.random.default_rng(seed)
-    sig = {"II": rng.standard_normal(int(duration_s * 250)), "PLETH": rng.standard_normal(int(duration_s * 125))}
+    sig = {"II": rng.standard_normal(int(duration_s * 250)),
+           "PLETH": rng.standard_normal(int(duration_s * 125))}
     return Recording(record_id, f"s-{record_id}", "toy", sig, {"II": 250.0, "PLETH": 125.0},
                      {"II": "mV", "PLETH": "NU"}, labels=labels, annotations=annotations)
 
@@ -99,8 +100,8 @@ def segment_recordings_joined(recs) -> Segments:
 
 def test_twelve_lead_rows_with_none_labels(gappy_records):
     leads = ("I", "II")
-    recs = [Recording(f"e{i}", f"p{i}", "toy", {ld: np.zeros(500) + i for ld in leads}, dict.fromkeys(leads, 50.0),
-                      labels={"report": None if i else "sinus rhythm", "age": None if i == 2 else 50.0})
+    recs = [Recording(f"e{i}", f"p{i}", "toy", {ld: np.zeros(500) + i for ld in leads},
+                      dict.fromkeys(leads, 50.0), labels={"report": None if i else "sinus rhythm", "age": None if i == 2 else 50.0})
             for i in range(3)]
     segs = ecg12_segments(recs, hybrid_ecg_config(leads=leads, fs=50.0))
     assert list(segs.index["report"].isna()) == [False, True, True]
@@ -109,7 +110,8 @@ def test_twelve_lead_rows_with_none_labels(gappy_records):
 
 def test_missing_as_nan_replaces_every_other_marker():
     df = pd.DataFrame({"s": pd.Series(["x", None, pd.NA, np.nan], dtype=object),
-                       "b": pd.Series([True, None, False, pd.NaT], dtype=object), "f": [1.0, np.nan, 2.0, 3.0]})
+                       "b": pd.Series([True, None, False, pd.NaT], dtype=object),
+                       "f": [1.0, np.nan, 2.0, 3.0]})
     assert missing_markers(df) == {"s": {"None", "NAType", "NaN"}, "b": {"None", "NaTType"}, "f": {"NaN"}}
     missing_as_nan(df)
     assert missing_markers(df) == {"s": {"NaN"}, "b": {"NaN"}, "f": {"NaN"}}
