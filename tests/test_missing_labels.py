@@ -101,7 +101,8 @@ def segment_recordings_joined(recs) -> Segments:
 def test_twelve_lead_rows_with_none_labels(gappy_records):
     leads = ("I", "II")
     recs = [Recording(f"e{i}", f"p{i}", "toy", {ld: np.zeros(500) + i for ld in leads},
-                      dict.fromkeys(leads, 50.0), labels={"report": None if i else "sinus rhythm", "age": None if i == 2 else 50.0})
+                      dict.fromkeys(leads, 50.0),
+                      labels={"report": None if i else "sinus rhythm", "age": None if i == 2 else 50.0})
             for i in range(3)]
     segs = ecg12_segments(recs, hybrid_ecg_config(leads=leads, fs=50.0))
     assert list(segs.index["report"].isna()) == [False, True, True]
