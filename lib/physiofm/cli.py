@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="run only these (and what they need)")
     r.add_argument("--force", action="store_true", help="rerun steps even when they are up to date")
     r.add_argument("--data-root", metavar="PATH", help="root of the real datasets (paper profile)")
+    r.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks executed at once (default: the available cores); each gets cores // N "
+                        "torch threads")
     b = sub.add_parser("book", help="assemble and build the HTML book from executed notebooks")
     b.add_argument("--profile", choices=PROFILES, default="demo")
     args = parser.parse_args(argv)
@@ -25,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from physiofm.runner import run, summary_table
 
         try:
-            outcomes = run(args.profile, args.only, args.force, args.data_root)
-        except (ParamsError, ValueError, FileNotFoundError) as e:
+            outcomes = run(args.profile, args.only, args.force, args.data_root, jobs=args.jobs)
+        except (ParamsError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print("\n" + summary_table(outcomes))
