@@ -29,6 +29,7 @@ from pathlib import Path
 
 import nbformat
 
+from physiofm import environment
 from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
 
@@ -314,6 +315,8 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
             kernel_name=settings.kernel_name,
             progress_bar={"file": cells, "bar_format": "{n}/{total}", "mininterval": 0.5},
             cwd=str(step.path.parent),
+            # The kernel's own start-up warnings would interleave with the status lines; errors still show.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
             parameters={
                 "profile": profile,
                 "params_file": str(params_path(profile, step.paper, root)),
@@ -343,7 +346,7 @@ class _Scheduler:
         self.settings, self.jobs, self.force = settings, jobs, force
         self.outcomes: dict[str, Outcome] = {}
         self.running: dict[Future, tuple[Step, str, float, _CellCount]] = {}
-        self.t0 = time.perf_counter()
+        self.environment = environment.digest()
 
     def run(self) -> dict[str, Outcome]:
         print(f"running {len(self.steps)} step(s), {self.jobs} at a time, "
@@ -431,6 +434,8 @@ class _Scheduler:
             "seconds": round(secs, 2),
             "notebook": str(executed),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "environment": self.environment,
+            "jobs": self.jobs,
             "artifacts_hash": folder_digest(out_dir),
             "artifacts_stat": json.loads(json.dumps(sig)),
         }
