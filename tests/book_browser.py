@@ -169,7 +169,8 @@ def check_book(html: Path, screenshots: Path, notebook_pages: Iterable[str] = ()
                     problems += [f"index.html: the table of contents does not reach {p}"
                                  for p in sorted(set(toc_pages) - toc)]
                 drv.set_window_size(1280, min(max(int(state["height"]), 900), 6000))
-                drv.save_screenshot(str(screenshots / (page.replace("/", "__").removesuffix(".html") + ".png")))
+                shot = page.replace("/", "__").removesuffix(".html") + ".png"
+                drv.save_screenshot(str(screenshots / shot))
         finally:
             drv.quit()
     problems += _link_problems(html, server.base, links)
@@ -224,6 +225,6 @@ if __name__ == "__main__":
     shots = Path(sys.argv[2]) if len(sys.argv) > 2 else root.parent / "screenshots"
     nb_pages = [str(p.relative_to(root)) for p in root.rglob("[0-9][0-9]-*.html")]
     found_problems = check_book(root, shots, nb_pages)
-    print("\n".join(found_problems) or f"no problem on {len(list(root.rglob('*.html')))} pages; screenshots in "
-          f"{shots}")
+    n_pages = len(list(root.rglob("*.html")))
+    print("\n".join(found_problems) or f"no problem on {n_pages} pages; screenshots in {shots}")
     sys.exit(1 if found_problems else 0)
