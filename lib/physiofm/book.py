@@ -232,6 +232,40 @@ def _params_appendix(root: Path, profile: str, manifest: dict) -> str:
     return "\n".join(parts)
 
 
+def _book_config(profile: str) -> dict:
+    """Jupyter Book's ``_config.yml``: no execution, warnings as errors, no JavaScript that can fail."""
+    return {
+        "title": f"physiofm study ({profile} profile)",
+        "author": "the physiofm team",
+        "only_build_toc_files": True,
+        "execute": {"execute_notebooks": "off"},
+        "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False},
+        "sphinx": {
+            "config": {
+                # Jupyter Book's extensions without sphinx_thebe (it declares THEBE_JS_URL once per read
+                # pass, a JavaScript error on every page; the book runs no code).
+                "extensions": [
+                    "sphinx_togglebutton",
+                    "sphinx_copybutton",
+                    "myst_nb",
+                    "jupyter_book",
+                    "sphinx_comments",
+                    "sphinx_external_toc",
+                    "sphinx.ext.intersphinx",
+                    "sphinx_design",
+                    "sphinx_book_theme",
+                ],
+                # An explicit colour mode: without one the theme logs an error on a reader's first visit.
+                "html_context": {"default_mode": "light"},
+                "nitpicky": True,
+                "suppress_warnings": ["mystnb.unknown_mime_type"],
+                "html_show_copyright": False,
+            }
+        },
+        "parse": {"myst_enable_extensions": ["colon_fence", "dollarmath"]},
+    }
+
+
 def assemble(profile: str, root: Path | None = None) -> Path:
     """Write the book's source tree for ``profile``; return its folder."""
     root = root or repo_root()
@@ -291,37 +325,7 @@ def assemble(profile: str, root: Path | None = None) -> Path:
 
     toc = {"format": "jb-book", "root": "index", "parts": parts}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    config = {
-        "title": f"physiofm study ({profile} profile)",
-        "author": "the physiofm team",
-        "only_build_toc_files": True,
-        "execute": {"execute_notebooks": "off"},
-        "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False},
-        "sphinx": {
-            "config": {
-                # Jupyter Book's extensions without sphinx_thebe (it declares THEBE_JS_URL once per read
-                # pass, a JavaScript error on every page; the book runs no code).
-                "extensions": [
-                    "sphinx_togglebutton",
-                    "sphinx_copybutton",
-                    "myst_nb",
-                    "jupyter_book",
-                    "sphinx_comments",
-                    "sphinx_external_toc",
-                    "sphinx.ext.intersphinx",
-                    "sphinx_design",
-                    "sphinx_book_theme",
-                ],
-                # An explicit colour mode: without one the theme logs an error on a reader's first visit.
-                "html_context": {"default_mode": "light"},
-                "nitpicky": True,
-                "suppress_warnings": ["mystnb.unknown_mime_type"],
-                "html_show_copyright": False,
-            }
-        },
-        "parse": {"myst_enable_extensions": ["colon_fence", "dollarmath"]},
-    }
-    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (src / "_config.yml").write_text(yaml.safe_dump(_book_config(profile), sort_keys=False))
     return src
 
 
