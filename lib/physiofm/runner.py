@@ -315,8 +315,10 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
             kernel_name=settings.kernel_name,
             progress_bar={"file": cells, "bar_format": "{n}/{total}", "mininterval": 0.5},
             cwd=str(step.path.parent),
-            # The kernel's own start-up warnings would interleave with the status lines; errors still show.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            # The kernel's own log (a start-up warning, the interrupt nbclient sends at shutdown) would
+            # interleave with the status lines; a cell's error reaches the notebook and a dead kernel
+            # fails the step all the same.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             parameters={
                 "profile": profile,
                 "params_file": str(params_path(profile, step.paper, root)),
