@@ -11,7 +11,16 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from physiofm.config import ParamsError, load_params, step_context
-from physiofm.runner import _exclusive, available_cores, discover, run, select, summary_table
+from physiofm.runner import (
+    Manifest,
+    _exclusive,
+    available_cores,
+    critical_path,
+    discover,
+    run,
+    select,
+    summary_table,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -252,3 +261,11 @@ def test_a_second_run_of_the_same_profile_is_refused(study: Path) -> None:
             run("ci", only=["toy/make"], root=study)
     with _exclusive(study / "build/ci"):  # released when the first holder is done
         pass
+
+
+def test_longest_remaining_chain_starts_first(study: Path, tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "manifest.json")
+    manifest.entries = {"toy/make": {"seconds": 1.0}, "toy/use": {"seconds": 10.0},
+                        "toy/boom": {"seconds": 2.0}, "toy/after": {"seconds": 30.0}}
+    chain = critical_path(discover(study), manifest)
+    assert chain == {"toy/make": 33.0, "toy/use": 10.0, "toy/boom": 32.0, "toy/after": 30.0}

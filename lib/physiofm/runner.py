@@ -6,7 +6,8 @@ metadata (``{"physiofm": {"needs": ["data"]}}``). A step is up to date when its 
 run; the hashes live in ``build/<profile>/manifest.json``. A failed step blocks only the steps that need it.
 
 Steps run concurrently (``jobs`` at a time, default one per core): each starts as soon as the steps it needs
-have succeeded, and gets ``torch_threads`` = cores // jobs. Worker threads only drive papermill (each notebook
+have succeeded, and gets ``torch_threads`` = cores // jobs; of the steps ready at once, the one heading the
+longest chain of remaining work (by the last recorded times) starts first. Worker threads only drive papermill (each notebook
 runs in its own kernel process); the calling thread schedules, prints one status line per running step and
 is the only writer of the manifest; a lock file keeps a second run of the same profile out.
 """
@@ -333,6 +334,20 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
     return executed
 
 
+def critical_path(steps: list[Step], manifest: Manifest) -> dict[str, float]:
+    """Per step, the seconds from its start to the end of the longest chain of steps that need it, from
+    each step's last recorded time (0 when it never ran)."""
+    dependents: dict[str, list[str]] = {s.key: [] for s in steps}
+    for s in steps:
+        for n in s.needs:
+            dependents[f"{s.paper}/{n}"].append(s.key)
+    chain: dict[str, float] = {}
+    for s in reversed(steps):  # a step's dependents come after it
+        own = float(manifest.entries.get(s.key, {}).get("seconds", 0.0))
+        chain[s.key] = own + max((chain[d] for d in dependents[s.key]), default=0.0)
+    return chain
+
+
 class _Scheduler:
     """Starts each step when the steps it needs are done, up to ``jobs`` at once; records every outcome.
 
@@ -353,7 +368,9 @@ class _Scheduler:
     def run(self) -> dict[str, Outcome]:
         print(f"running {len(self.steps)} step(s), {self.jobs} at a time, "
               f"{self.settings.torch_threads} torch thread(s) each", flush=True)
-        pending = list(self.steps)
+        # When more steps are ready than there are jobs, the longest remaining chain goes first.
+        chain = critical_path(self.steps, self.manifest)
+        pending = sorted(self.steps, key=lambda s: -chain[s.key])
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="step") as pool:
             while pending or self.running:
                 pending = self._start_ready(pending, pool)
