@@ -7,9 +7,10 @@ run; the hashes live in ``build/<profile>/manifest.json``. A failed step blocks 
 
 Steps run concurrently (``jobs`` at a time, default one per core): each starts as soon as the steps it needs
 have succeeded, and gets ``torch_threads`` = cores // jobs; of the steps ready at once, the one heading the
-longest chain of remaining work (by the last recorded times) starts first. Worker threads only drive papermill (each notebook
-runs in its own kernel process); the calling thread schedules, prints one status line per running step and
-is the only writer of the manifest; a lock file keeps a second run of the same profile out.
+longest chain of remaining work (by the last recorded times) starts first. Worker threads only drive
+papermill (each notebook runs in its own kernel process); the calling thread schedules, prints one status
+line per running step and is the only writer of the manifest; a lock file keeps a second run of the same
+profile out.
 """
 
 from __future__ import annotations
