@@ -84,6 +84,7 @@ def test_pages_are_prepared_for_readers(tree: Path) -> None:
     page = nbformat.read(src / "syneco/01-data.ipynb", as_version=4)
     code = [c for c in page.cells if c.cell_type == "code"]
     assert code[0].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert code[0].source == 'params_file = "…/syneco.yaml"'
     assert all("hide-input" in c.metadata["tags"] for c in code[1:])
     assert code[1].outputs[0].text == "artifacts in build/ci/artifacts\ncache …/cache.npy; env <venv>/lib\n"
     assert page.metadata["papermill"]["input_path"] == "notebooks/syneco/01-data.ipynb"

@@ -33,6 +33,9 @@ def test_ci_study_and_book(ci_book: Path) -> None:
         assert (html / step.paper / f"{step.path.stem}.html").is_file(), f"missing page for {step.key}"
     for paper in PAPERS:
         assert (html / paper / "index.html").is_file()
+    for f in html.rglob("*"):  # pages, the notebooks a reader can download, search index
+        if f.suffix in (".html", ".ipynb", ".js", ".txt", ".md"):
+            assert str(REPO) not in f.read_text(errors="replace"), f"{f}: holds this machine's path {REPO}"
     for page in html.rglob("*.html"):
         for src in re.findall(r'<img[^>]+src="([^"]+)"', page.read_text(errors="replace")):
             if not src.startswith(("http", "data:")):

@@ -178,6 +178,8 @@ def prepare_notebook(path: Path, root: Path) -> None:
         if cell.cell_type != "code":
             continue
         tags = set(cell.metadata.get("tags", []))
+        if tags & PARAMETER_TAGS:  # gone from the pages; scrubbed in the notebook a reader can download
+            cell.source = scrub(cell.source)
         tags.add("remove-cell" if tags & PARAMETER_TAGS else "hide-input")
         cell.metadata["tags"] = sorted(tags)
         cell.outputs = [nbformat.from_dict(_scrub(dict(o), scrub)) for o in cell.get("outputs", [])]
