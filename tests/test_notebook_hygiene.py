@@ -1,4 +1,5 @@
-"""Committed notebooks: no outputs or execution counts, exactly one `parameters` cell, no def/class."""
+"""Committed notebooks: no outputs or execution counts, exactly one `parameters` cell, no def/class, every
+figure shown with its caption through `physiofm.figures.show`."""
 
 from __future__ import annotations
 
@@ -26,4 +27,8 @@ def test_notebook_is_clean(path: Path) -> None:
         for line in c.source.splitlines():
             assert not line.lstrip().startswith(("def ", "class ", "async def ")), (
                 f"{path}: defines a function or class ({line.strip()}); put it in lib/physiofm"
+            )
+            # plt.show() or fig.savefig() leaves a figure without a caption in the book.
+            assert "plt.show(" not in line and ".savefig(" not in line, (
+                f"{path}: {line.strip()!r}: show figures with physiofm.figures.show(fig, caption, path)"
             )

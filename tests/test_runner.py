@@ -11,7 +11,16 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from physiofm.config import ParamsError, load_params, step_context
-from physiofm.runner import discover, run, select, summary_table
+from physiofm.runner import (
+    Manifest,
+    _exclusive,
+    available_cores,
+    critical_path,
+    discover,
+    run,
+    select,
+    summary_table,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -29,7 +38,9 @@ HEADER = "import json\nfrom physiofm.config import step_context\n"
 
 
 def _notebook(step: str, body: str, needs: list[str]) -> nbformat.NotebookNode:
-    params = new_code_cell('profile = "ci"\nparams_file = None\nartifacts = None\ndata_root = None')
+    params = new_code_cell(
+        'profile = "ci"\nparams_file = None\nartifacts = None\ndata_root = None\ntorch_threads = None'
+    )
     params.metadata["tags"] = ["parameters"]
     ctx = new_code_cell(
         HEADER + f'ctx = step_context("toy", "{step}", profile, params_file, artifacts, data_root)'
@@ -79,8 +90,11 @@ def test_discover_and_select(study: Path) -> None:
     assert [s.key for s in steps] == ["toy/make", "toy/use", "toy/boom", "toy/after"]
     assert [s.key for s in select(steps, ["toy/use"])] == ["toy/make", "toy/use"]
     assert [s.key for s in select(steps, ["toy/after"])] == ["toy/make", "toy/boom", "toy/after"]
-    with pytest.raises(ValueError, match="no such paper or step"):
+    with pytest.raises(ValueError, match="no such paper or step") as e:
         select(steps, ["toy/nope"])
+    assert "known papers: toy" in str(e.value) and "toy/make, toy/use, toy/boom, toy/after" in str(e.value)
+    with pytest.raises(ValueError, match=r"known papers: toy; known steps: toy/make"):
+        run("ci", only=["nosuch"], root=study)
 
 
 def test_run_skip_force_and_failure_isolation(study: Path, capsys: pytest.CaptureFixture) -> None:
@@ -189,3 +203,69 @@ def test_tidy_progress_output_keeps_final_bar_state(tmp_path: Path) -> None:
         ("stdout", "result 7\n"),
         ("stderr", "feat: 100%|##| 2/2\n"),
     ]
+
+
+PARALLEL = """\
+schema: toy_schema:ToyParams
+shared: {seed: 1}
+steps:
+  make: {n: 3}
+  use: {scale: 1.0}
+  boom: {fail: true}
+  after: {scale: 1.0}
+"""
+
+SPAN = (
+    "import time\nt0 = time.time()\ntime.sleep(2.0)\n"
+    "(ctx.out / 'span.json').write_text(json.dumps([t0, time.time(), torch_threads]))"
+)
+
+
+def test_jobs_overlap_independent_steps_and_keep_failures_isolated(study: Path, capsys) -> None:
+    """use and boom both need only make: with 2 jobs they run at once; boom's failure blocks only after"""
+    (study / "params/ci/toy.yaml").write_text(PARALLEL)
+    boom = "\nraise RuntimeError('planted failure')"
+    for name, step, extra in [("02-use", "use", ""), ("03-boom", "boom", boom)]:
+        nbformat.write(_notebook(step, SPAN + extra, ["make"]), study / "notebooks/toy" / f"{name}.ipynb")
+    outcomes = run("ci", root=study, jobs=2)
+    assert _status(outcomes) == {
+        "toy/make": "ran", "toy/use": "ran", "toy/boom": "failed", "toy/after": "blocked"
+    }
+    assert [o.key for o in outcomes] == ["toy/make", "toy/use", "toy/boom", "toy/after"]
+    use = json.loads((study / "build/ci/artifacts/toy/use/span.json").read_text())
+    boom = json.loads((study / "build/ci/artifacts/toy/boom/span.json").read_text())
+    assert max(use[0], boom[0]) < min(use[1], boom[1]), "independent steps did not overlap with --jobs 2"
+    assert use[2] == boom[2] == max(1, available_cores() // 2)
+    out = capsys.readouterr()
+    assert "2 at a time" in out.out and "planted failure" in out.err
+    manifest = json.loads((study / "build/ci/manifest.json").read_text())
+    assert {k: v["status"] for k, v in manifest.items()} == {
+        "toy/make": "ok", "toy/use": "ok", "toy/boom": "failed"
+    }
+    assert "\r" not in out.out + out.err and "%|" not in out.out + out.err, "a progress bar leaked"
+
+
+def test_one_job_runs_in_step_order_with_all_cores(study: Path) -> None:
+    (study / "params/ci/toy.yaml").write_text(PARALLEL.replace("fail: true", "fail: false"))
+    for name, step, needs in [("02-use", "use", ["make"]), ("03-boom", "boom", ["make"])]:
+        nbformat.write(_notebook(step, SPAN, needs), study / "notebooks/toy" / f"{name}.ipynb")
+    run("ci", only=["toy/use", "toy/boom"], root=study, jobs=1)
+    use = json.loads((study / "build/ci/artifacts/toy/use/span.json").read_text())
+    boom = json.loads((study / "build/ci/artifacts/toy/boom/span.json").read_text())
+    assert use[1] <= boom[0] and use[2] == available_cores()
+
+
+def test_a_second_run_of_the_same_profile_is_refused(study: Path) -> None:
+    with _exclusive(study / "build/ci"):
+        with pytest.raises(RuntimeError, match="another run of this profile is in progress"):
+            run("ci", only=["toy/make"], root=study)
+    with _exclusive(study / "build/ci"):  # released when the first holder is done
+        pass
+
+
+def test_longest_remaining_chain_starts_first(study: Path, tmp_path: Path) -> None:
+    manifest = Manifest(tmp_path / "manifest.json")
+    manifest.entries = {"toy/make": {"seconds": 1.0}, "toy/use": {"seconds": 10.0},
+                        "toy/boom": {"seconds": 2.0}, "toy/after": {"seconds": 30.0}}
+    chain = critical_path(discover(study), manifest)
+    assert chain == {"toy/make": 33.0, "toy/use": 10.0, "toy/boom": 32.0, "toy/after": 30.0}

@@ -3,7 +3,9 @@
 The source tree is generated under ``build/<profile>/book/``: a landing page (``book/intro.md`` plus this
 build's environment, git revision and wall times), one part per paper (its written chapter ``book/<paper>.md``
 when there is one, then its executed notebooks, or a generated "not yet reproduced" page), the other written
-chapters, and an appendix with the params of every run. Sphinx runs with warnings as errors and nitpicky
+chapters, and an appendix with the params of every run. The copied notebooks are made into pages for readers
+(:func:`prepare_notebook`: no parameters cells, code folded, no machine paths); ``book/_static`` (CSS) comes
+along. Sphinx runs with warnings as errors and nitpicky
 references, so a broken cross-reference or a missing page fails the build. Notebooks are never executed here.
 """
 
@@ -11,14 +13,19 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import nbformat
 import yaml
 
+from physiofm import environment
 from physiofm.config import PAPERS, STUDY_PARTS
 from physiofm.paths import build_dir, repo_root
 
@@ -36,16 +43,31 @@ def _git_revision(root: Path) -> str:
         return "unknown (not a git checkout)"
 
 
-def _environment() -> list[tuple[str, str]]:
-    import importlib.metadata as md
-
+def _environment(root: Path) -> list[tuple[str, str]]:
+    """Python, the platform and every direct dependency of ``pyproject.toml`` with its installed version."""
     rows = [("python", platform.python_version()), ("platform", platform.platform())]
-    for pkg in ("torch", "numpy", "scipy", "scikit-learn", "pandas", "papermill", "jupyter-book"):
-        try:
-            rows.append((pkg, md.version(pkg)))
-        except md.PackageNotFoundError:
-            rows.append((pkg, "not installed"))
-    return rows
+    return rows + environment.direct_dependencies(root / "pyproject.toml")
+
+
+def _environment_notes(root: Path, manifest: dict) -> list[str]:
+    """Whether this environment is the lock, and whether every step ran in it."""
+    lock_file = root / "requirements.lock"
+    diff = environment.lock_differences(lock_file)
+    if not diff:
+        lock = (f"The environment equals `requirements.lock` ({len(environment.read_lock(lock_file))} "
+                "packages, transitive ones included).")
+    else:
+        lock = (f"The environment differs from `requirements.lock` in {len(diff)} package(s): "
+                + "; ".join(diff[:12]) + (" ..." if len(diff) > 12 else "") + ".")
+    here = environment.digest()
+    other = sorted(k for k, v in manifest.items() if v.get("status") == "ok" and v.get("environment") != here)
+    ran = (
+        "Every step below ran in this environment."
+        if not other
+        else "These steps ran in another environment (or before the runner recorded it): "
+        + ", ".join(f"`{k}`" for k in other) + "."
+    )
+    return [lock, "", ran]
 
 
 def _md_table(header: list[str], rows: list[list[str]]) -> str:
@@ -74,7 +96,11 @@ def _landing(root: Path, profile: str, manifest: dict) -> str:
         "",
         "### Environment",
         "",
-        _md_table(["package", "version"], [list(r) for r in _environment()]),
+        "The Python packages the study declares (`pyproject.toml`) and the versions that ran:",
+        "",
+        _md_table(["package", "version"], [list(r) for r in _environment(root)]),
+        "",
+        *_environment_notes(root, manifest),
         "",
         "### Wall time per notebook",
         "",
@@ -107,6 +133,60 @@ def _paper_intro(paper: str, notebooks: list[Path]) -> str:
     return f"# {PAPERS.get(paper, paper)}\n\n" + _listing(notebooks)
 
 
+# Cells that only carry the run's parameters (papermill injects one with this machine's paths).
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
+# Absolute paths of some machine: the book shows none of them.
+MACHINE_PATH = re.compile(
+    r"(?<![\w.:/])/(?:tmp|work|home|root|Users|private|var|opt|usr|mnt|srv|data)/[^\s'\"<>|)\]]*"
+)
+
+
+def path_scrubber(root: Path) -> Callable[[str], str]:
+    """A function that writes every machine-local path of ``text`` so that it tells nothing of the machine:
+    paths under the study root become relative to it, the interpreter's prefix ``<venv>``/``<python>``, and
+    any other absolute path under a usual top-level folder ``…/<its last part>``."""
+    roots = sorted({str(root), str(root.resolve())}, key=len, reverse=True)
+    prefixes = [(p, tag) for p, tag in ((sys.prefix, "<venv>"), (sys.base_prefix, "<python>")) if len(p) > 1]
+
+    def scrub(text: str) -> str:
+        for r in roots:
+            text = text.replace(r + "/", "").replace(r, ".")
+        for p, tag in prefixes:
+            text = text.replace(p, tag)
+        return MACHINE_PATH.sub(lambda m: "…/" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
+
+    return scrub
+
+
+def _scrub(value: Any, scrub: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrub(v, scrub) for v in value]
+    if isinstance(value, dict):
+        return {k: (v if k.startswith("image/") else _scrub(v, scrub)) for k, v in value.items()}
+    return value
+
+
+def prepare_notebook(path: Path, root: Path) -> None:
+    """Make an executed notebook a book page (in place): parameters cells removed, the input of every other
+    code cell folded (``hide-input``; its tables and figures stay in view), machine paths scrubbed from
+    outputs and metadata (image data untouched)."""
+    nb = nbformat.read(path, as_version=4)
+    scrub = path_scrubber(root)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = set(cell.metadata.get("tags", []))
+        if tags & PARAMETER_TAGS:  # gone from the pages; scrubbed in the notebook a reader can download
+            cell.source = scrub(cell.source)
+        tags.add("remove-cell" if tags & PARAMETER_TAGS else "hide-input")
+        cell.metadata["tags"] = sorted(tags)
+        cell.outputs = [nbformat.from_dict(_scrub(dict(o), scrub)) for o in cell.get("outputs", [])]
+    nb.metadata = nbformat.from_dict(_scrub(dict(nb.metadata), scrub))
+    nbformat.write(nb, path)
+
+
 def _copy_executed(root: Path, bdir: Path, src: Path, name: str, profile: str) -> list[Path]:
     """Copy the executed notebooks of ``notebooks/<name>`` into the book; a missing one fails the build."""
     sources = sorted((root / "notebooks" / name).glob("*.ipynb"))
@@ -122,6 +202,7 @@ def _copy_executed(root: Path, bdir: Path, src: Path, name: str, profile: str) -
                 f"--profile {profile} --only {name}"
             )
         shutil.copy(done, src / name / nb.name)
+        prepare_notebook(src / name / nb.name, root)
         copied.append(src / name / nb.name)
     return copied
 
@@ -151,6 +232,40 @@ def _params_appendix(root: Path, profile: str, manifest: dict) -> str:
     if rows:
         parts += ["## Runs", "", _md_table(["step", "status", "seconds", "input hash"], rows), ""]
     return "\n".join(parts)
+
+
+def _book_config(profile: str) -> dict:
+    """Jupyter Book's ``_config.yml``: no execution, warnings as errors, no JavaScript that can fail."""
+    return {
+        "title": f"physiofm study ({profile} profile)",
+        "author": "the physiofm team",
+        "only_build_toc_files": True,
+        "execute": {"execute_notebooks": "off"},
+        "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False},
+        "sphinx": {
+            "config": {
+                # Jupyter Book's extensions without sphinx_thebe (it declares THEBE_JS_URL once per read
+                # pass, a JavaScript error on every page; the book runs no code).
+                "extensions": [
+                    "sphinx_togglebutton",
+                    "sphinx_copybutton",
+                    "myst_nb",
+                    "jupyter_book",
+                    "sphinx_comments",
+                    "sphinx_external_toc",
+                    "sphinx.ext.intersphinx",
+                    "sphinx_design",
+                    "sphinx_book_theme",
+                ],
+                # An explicit colour mode: without one the theme logs an error on a reader's first visit.
+                "html_context": {"default_mode": "light"},
+                "nitpicky": True,
+                "suppress_warnings": ["mystnb.unknown_mime_type"],
+                "html_show_copyright": False,
+            }
+        },
+        "parse": {"myst_enable_extensions": ["colon_fence", "dollarmath"]},
+    }
 
 
 def assemble(profile: str, root: Path | None = None) -> Path:
@@ -212,22 +327,7 @@ def assemble(profile: str, root: Path | None = None) -> Path:
 
     toc = {"format": "jb-book", "root": "index", "parts": parts}
     (src / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
-    config = {
-        "title": f"physiofm study ({profile} profile)",
-        "author": "the physiofm team",
-        "only_build_toc_files": True,
-        "execute": {"execute_notebooks": "off"},
-        "html": {"use_issues_button": False, "use_repository_button": False, "use_edit_page_button": False},
-        "sphinx": {
-            "config": {
-                "nitpicky": True,
-                "suppress_warnings": ["mystnb.unknown_mime_type"],
-                "html_show_copyright": False,
-            }
-        },
-        "parse": {"myst_enable_extensions": ["colon_fence", "dollarmath"]},
-    }
-    (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (src / "_config.yml").write_text(yaml.safe_dump(_book_config(profile), sort_keys=False))
     return src
 
 

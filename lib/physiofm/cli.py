@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="run only these (and what they need)")
     r.add_argument("--force", action="store_true", help="rerun steps even when they are up to date")
     r.add_argument("--data-root", metavar="PATH", help="root of the real datasets (paper profile)")
+    r.add_argument("--jobs", type=int, metavar="N",
+                   help="notebooks executed at once (default: the available cores); each gets cores // N "
+                        "torch threads")
     c = sub.add_parser("check", help="check every dataset root the selected steps read (no notebook runs)")
     c.add_argument("--profile", choices=PROFILES, default="paper")
     c.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="check only what these steps read")
@@ -29,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         from physiofm.runner import run, summary_table
 
         try:
-            outcomes = run(args.profile, args.only, args.force, args.data_root)
-        except (ParamsError, ValueError, FileNotFoundError) as e:
+            outcomes = run(args.profile, args.only, args.force, args.data_root, jobs=args.jobs)
+        except (ParamsError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         print("\n" + summary_table(outcomes))

@@ -28,8 +28,10 @@ def figure_html(png: bytes, caption: str, alt: str | None = None) -> str:
     )
 
 
-def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 110) -> Path | None:
+def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 110) -> None:
     """Display ``fig`` with ``caption`` and close it; also write it to ``path`` (PNG) when given.
+
+    Returns nothing, so that a cell ending in ``show(...)`` shows the figure and nothing else.
 
     Args:
         fig: a matplotlib figure.
@@ -37,8 +39,6 @@ def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 1
         path: where to keep the PNG (parent folders are created); None keeps none.
         dpi: resolution of the PNG, in dots per inch.
 
-    Returns:
-        ``path`` as a Path, or None.
     """
     import matplotlib.pyplot as plt
 
@@ -48,7 +48,6 @@ def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 1
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     png = buf.getvalue()
     plt.close(fig)
-    out = None
     if path is not None:
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -56,4 +55,3 @@ def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 1
         tmp.write_bytes(png)
         tmp.replace(out)
     display(HTML(figure_html(png, caption)))
-    return out

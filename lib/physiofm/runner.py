@@ -4,10 +4,18 @@ A step is ``notebooks/<paper>/NN-<step>.ipynb``. It declares the earlier steps i
 metadata (``{"physiofm": {"needs": ["data"]}}``). A step is up to date when its notebook source, its params
 (shared section + its own) and the artifacts of the steps it needs hash the same as at its last successful
 run; the hashes live in ``build/<profile>/manifest.json``. A failed step blocks only the steps that need it.
+
+Steps run concurrently (``jobs`` at a time, default one per core): each starts as soon as the steps it needs
+have succeeded, and gets ``torch_threads`` = cores // jobs; of the steps ready at once, the one heading the
+longest chain of remaining work (by the last recorded times) starts first. Worker threads only drive
+papermill (each notebook runs in its own kernel process); the calling thread schedules, prints one status
+line per running step and is the only writer of the manifest; a lock file keeps a second run of the same
+profile out.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -15,12 +23,15 @@ import re
 import sys
 import time
 import traceback
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 
+from physiofm import environment
 from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
 
@@ -84,7 +95,9 @@ def select(steps: list[Step], only: list[str] | None) -> list[Step]:
         paper, _, name = spec.partition("/")
         hits = [s for s in steps if s.paper == paper and (not name or s.name == name)]
         if not hits:
-            raise ValueError(f"--only {spec}: no such paper or step; known: {sorted(by_key)}")
+            papers = list(dict.fromkeys(s.paper for s in steps))
+            raise ValueError(f"--only {spec}: no such paper or step; known papers: {', '.join(papers)}; "
+                             f"known steps: {', '.join(by_key)}")
         wanted.update(s.key for s in hits)
     frontier = list(wanted)
     while frontier:
@@ -209,6 +222,14 @@ def preflight_real_data(profile: str, steps: list[Step], params: dict, data_root
         raise PreflightError(f"{report.summary()}; no notebook was started")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), else the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def run(
     profile: str,
     only: list[str] | None = None,
@@ -216,16 +237,33 @@ def run(
     data_root: str | None = None,
     root: Path | None = None,
     kernel_name: str | None = None,
+    jobs: int | None = None,
 ) -> list[Outcome]:
-    """Run the selected steps of the study under ``profile``; return one outcome per step."""
-    import papermill as pm
+    """Run the selected steps of the study under ``profile``; return one outcome per step, in step order.
 
+    Up to ``jobs`` notebooks (default: the available cores) execute at once, each with ``torch_threads`` =
+    max(1, cores // jobs); a step starts once the steps it needs have succeeded, so steps of different
+    papers (and independent steps of one paper) overlap. This thread is the only writer of the manifest.
+    """
+    root = root or repo_root()
+    steps, params = _validated(profile, only, root)
+    preflight_real_data(profile, steps, params, data_root)
+    cores = available_cores()
+    jobs = cores if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    settings = _Settings(profile, root, data_root, kernel_name, torch_threads=max(1, cores // jobs))
+    with _exclusive(build_dir(profile, root)):
+        manifest = Manifest(build_dir(profile, root) / "manifest.json")
+        outcomes = _Scheduler(steps, params, manifest, settings, jobs, force).run()
+    return [outcomes[s.key] for s in steps]
+
+
+def _validated(profile: str, only: list[str] | None, root: Path) -> tuple[list[Step], dict]:
+    """The selected steps and every selected paper's validated params, before any notebook starts."""
     if profile not in PROFILES:
         raise ParamsError(f"unknown profile {profile!r}; expected one of {PROFILES}")
-    root = root or repo_root()
-    papers = sorted({o.partition("/")[0] for o in only}) if only else None
-    steps = select(discover(root, papers), only)
-    # Validate every params file before any notebook starts.
+    steps = select(discover(root), only)
     params = {}
     for paper in dict.fromkeys(s.paper for s in steps):
         p = load_params(params_path(profile, paper, root), paper)
@@ -233,87 +271,212 @@ def run(
         if missing:
             raise ParamsError(f"{params_path(profile, paper, root)}: no 'steps' section for {missing}")
         params[paper] = p
-    preflight_real_data(profile, steps, params, data_root)
+    return steps, params
 
-    manifest = Manifest(build_dir(profile, root) / "manifest.json")
-    outcomes: dict[str, Outcome] = {}
-    for i, step in enumerate(steps, 1):
-        label = f"[{i}/{len(steps)}] {step.key}"
-        bad = [
-            n
-            for n in step.needs
-            if outcomes.get(f"{step.paper}/{n}", Outcome("", "ok")).status in ("failed", "blocked")
-        ]
-        if bad:
-            outcomes[step.key] = Outcome(step.key, "blocked", message=f"needs failed step(s) {bad}")
-            print(f"{label}: blocked (needs {bad})", flush=True)
-            continue
+
+@contextmanager
+def _exclusive(folder: Path):
+    """Hold ``folder/.run.lock`` for the run: a second run of the same profile stops instead of racing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".run.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{folder}: another run of this profile is in progress") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """What every step of one run is executed with."""
+
+    profile: str
+    root: Path
+    data_root: str | None
+    kernel_name: str | None
+    torch_threads: int
+
+
+class _CellCount:
+    """A file-like sink for papermill's tqdm bar (``bar_format="{n}/{total}"``): remembers the last count,
+    so that the scheduler can print one status line per running step instead of interleaved bars."""
+
+    def __init__(self) -> None:
+        self.text = "starting"
+
+    def write(self, s: str) -> None:
+        m = re.findall(r"(\d+)/(\d+)", s)
+        if m:
+            self.text = f"cell {m[-1][0]}/{m[-1][1]}"
+
+    def flush(self) -> None:
+        pass
+
+
+def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
+    """Execute one step's notebook with papermill (in a worker thread); return the executed copy's path.
+    Raises what papermill raised; the partial notebook is still written and tidied."""
+    import papermill as pm
+
+    root, profile = settings.root, settings.profile
+    executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    artifacts_dir(profile, step.paper, step.name, root).mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(
+            str(step.path),
+            str(executed),
+            kernel_name=settings.kernel_name,
+            progress_bar={"file": cells, "bar_format": "{n}/{total}", "mininterval": 0.5},
+            cwd=str(step.path.parent),
+            # The kernel's own log (a start-up warning, the interrupt nbclient sends at shutdown) would
+            # interleave with the status lines; a cell's error reaches the notebook and a dead kernel
+            # fails the step all the same.
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+            parameters={
+                "profile": profile,
+                "params_file": str(params_path(profile, step.paper, root)),
+                "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
+                "data_root": settings.data_root,
+                "torch_threads": settings.torch_threads,
+            },
+        )
+    finally:
+        if executed.is_file():
+            tidy_progress_output(executed)
+    return executed
+
+
+def critical_path(steps: list[Step], manifest: Manifest) -> dict[str, float]:
+    """Per step, the seconds from its start to the end of the longest chain of steps that need it, from
+    each step's last recorded time (0 when it never ran)."""
+    dependents: dict[str, list[str]] = {s.key: [] for s in steps}
+    for s in steps:
+        for n in s.needs:
+            dependents[f"{s.paper}/{n}"].append(s.key)
+    chain: dict[str, float] = {}
+    for s in reversed(steps):  # a step's dependents come after it
+        own = float(manifest.entries.get(s.key, {}).get("seconds", 0.0))
+        chain[s.key] = own + max((chain[d] for d in dependents[s.key]), default=0.0)
+    return chain
+
+
+class _Scheduler:
+    """Starts each step when the steps it needs are done, up to ``jobs`` at once; records every outcome.
+
+    Worker threads only execute notebooks (each in its own kernel process); this object, on the calling
+    thread, decides what to start, prints progress and writes the manifest, so no two writers race.
+    """
+
+    heartbeat_s = 30.0
+
+    def __init__(self, steps: list[Step], params: dict, manifest: Manifest, settings: _Settings, jobs: int,
+                 force: bool) -> None:
+        self.steps, self.params, self.manifest = steps, params, manifest
+        self.settings, self.jobs, self.force = settings, jobs, force
+        self.outcomes: dict[str, Outcome] = {}
+        self.running: dict[Future, tuple[Step, str, float, _CellCount]] = {}
+        self.environment = environment.digest()
+
+    def run(self) -> dict[str, Outcome]:
+        print(f"running {len(self.steps)} step(s), {self.jobs} at a time, "
+              f"{self.settings.torch_threads} torch thread(s) each", flush=True)
+        # When more steps are ready than there are jobs, the longest remaining chain goes first.
+        chain = critical_path(self.steps, self.manifest)
+        pending = sorted(self.steps, key=lambda s: -chain[s.key])
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="step") as pool:
+            while pending or self.running:
+                pending = self._start_ready(pending, pool)
+                if not self.running:
+                    if pending:  # cannot happen: needs are earlier steps of the same selection
+                        raise RuntimeError(f"steps {[s.key for s in pending]} wait for steps never run")
+                    break
+                done, _ = wait(self.running, timeout=self.heartbeat_s, return_when=FIRST_COMPLETED)
+                if not done:
+                    self._print_status()
+                for future in done:
+                    self._finish(future)
+        return self.outcomes
+
+    def _label(self, step: Step) -> str:
+        return f"[{self.steps.index(step) + 1}/{len(self.steps)}] {step.key}"
+
+    def _start_ready(self, pending: list[Step], pool: ThreadPoolExecutor) -> list[Step]:
+        """Start (or skip, or block) every pending step whose needs are settled; return the rest."""
+        still = []
+        for step in pending:
+            needs = [self.outcomes.get(f"{step.paper}/{n}") for n in step.needs]
+            if any(o is None for o in needs):
+                still.append(step)
+                continue
+            bad = [o.key.partition("/")[2] for o in needs if o.status in ("failed", "blocked")]
+            if bad:
+                self.outcomes[step.key] = Outcome(step.key, "blocked", message=f"needs failed step(s) {bad}")
+                print(f"{self._label(step)}: blocked (needs {bad})", flush=True)
+                continue
+            key_hash = self._input_hash(step)
+            entry = self.manifest.entries.get(step.key, {})
+            out_dir = artifacts_dir(self.settings.profile, step.paper, step.name, self.settings.root)
+            if not self.force and entry.get("input_hash") == key_hash and entry.get("status") == "ok" \
+                    and out_dir.is_dir():
+                self.outcomes[step.key] = Outcome(step.key, "skipped", message="unchanged")
+                print(f"{self._label(step)}: up to date, skipped", flush=True)
+                continue
+            if len(self.running) >= self.jobs:
+                still.append(step)
+                continue
+            cells = _CellCount()
+            self.running[pool.submit(_execute, step, self.settings, cells)] = (
+                step, key_hash, time.perf_counter(), cells)
+            print(f"{self._label(step)}: running {step.path.relative_to(self.settings.root)}", flush=True)
+        return still
+
+    def _input_hash(self, step: Step) -> str:
+        profile, root = self.settings.profile, self.settings.root
         upstream = {
-            n: manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
+            n: self.manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
             for n in step.needs
         }
-        key_hash = _input_hash(step, params_digest(params[step.paper], step.name), upstream)
-        out_dir = artifacts_dir(profile, step.paper, step.name, root)
-        entry = manifest.entries.get(step.key, {})
-        if (
-            not force
-            and entry.get("input_hash") == key_hash
-            and entry.get("status") == "ok"
-            and out_dir.is_dir()
-        ):
-            outcomes[step.key] = Outcome(step.key, "skipped", message="unchanged")
-            print(f"{label}: up to date, skipped", flush=True)
-            continue
+        return _input_hash(step, params_digest(self.params[step.paper], step.name), upstream)
+
+    def _print_status(self) -> None:
+        now = time.perf_counter()
+        for step, _, started, cells in self.running.values():
+            print(f"  ... {step.key}: {cells.text}, {now - started:.0f} s", flush=True)
+
+    def _finish(self, future: Future) -> None:
+        step, key_hash, started, _ = self.running.pop(future)
+        secs = time.perf_counter() - started
+        profile, root = self.settings.profile, self.settings.root
         executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
-        executed.parent.mkdir(parents=True, exist_ok=True)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        print(f"{label}: running {step.path.relative_to(root)} -> {executed.relative_to(root)}", flush=True)
-        t0 = time.perf_counter()
-        try:
-            try:
-                pm.execute_notebook(
-                    str(step.path),
-                    str(executed),
-                    kernel_name=kernel_name,
-                    progress_bar={"disable": False, "desc": step.key},
-                    cwd=str(step.path.parent),
-                    parameters={
-                        "profile": profile,
-                        "params_file": str(params_path(profile, step.paper, root)),
-                        "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
-                        "data_root": data_root,
-                    },
-                )
-            finally:
-                if executed.is_file():
-                    tidy_progress_output(executed)
-        except Exception as exc:  # noqa: BLE001 - any failure of one step must not stop the others
-            secs = time.perf_counter() - t0
+        exc = future.exception()
+        if exc is not None:
             msg = _failure_message(exc)
-            outcomes[step.key] = Outcome(step.key, "failed", secs, msg)
-            manifest.entries[step.key] = {"status": "failed", "seconds": secs, "notebook": str(executed)}
-            manifest.save()
-            print(
-                f"{label}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: {executed}",
-                file=sys.stderr,
-                flush=True,
-            )
-            continue
-        secs = time.perf_counter() - t0
+            self.outcomes[step.key] = Outcome(step.key, "failed", secs, msg)
+            self.manifest.entries[step.key] = {"status": "failed", "seconds": secs, "notebook": str(executed)}
+            self.manifest.save()
+            print(f"{self._label(step)}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: "
+                  f"{executed}", file=sys.stderr, flush=True)
+            return
+        out_dir = artifacts_dir(profile, step.paper, step.name, root)
         sig = _stat_signature(out_dir)
-        manifest.entries[step.key] = {
+        self.manifest.entries[step.key] = {
             "status": "ok",
             "input_hash": key_hash,
             "seconds": round(secs, 2),
             "notebook": str(executed),
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "environment": self.environment,
+            "jobs": self.jobs,
             "artifacts_hash": folder_digest(out_dir),
             "artifacts_stat": json.loads(json.dumps(sig)),
         }
-        manifest.save()
-        outcomes[step.key] = Outcome(step.key, "ran", secs)
-        print(f"{label}: done in {secs:.1f} s", flush=True)
-    return [outcomes[s.key] for s in steps]
+        self.manifest.save()
+        self.outcomes[step.key] = Outcome(step.key, "ran", secs)
+        print(f"{self._label(step)}: done in {secs:.1f} s", flush=True)
 
 
 def summary_table(outcomes: list[Outcome]) -> str:

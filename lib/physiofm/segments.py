@@ -15,6 +15,14 @@ The path for one record (:func:`segment_record`):
 
 Each window carries the record's scalar labels and the annotation row covering its centre.
 :class:`Funnel` counts every stage and every drop by reason, and renders as a table.
+
+**A missing label value is NaN** (``float("nan")``) in every label column of every segment index, whatever
+the column's dtype and under pandas 2.x and 3.x alike: never ``None``, ``pd.NA`` or ``NaT``. A window no
+annotation covers, a record whose label is ``None`` and a record that lacks a column other records have all
+read NaN. Why NaN: a numeric column can hold nothing else, and pandas 3's default string dtype stores a
+missing string as NaN, so NaN is the one marker both versions share, while ``None`` survives only in pandas
+2's object columns (mixing the two markers in one column and making ``x is None`` version-dependent).
+:class:`Segments` applies :func:`missing_as_nan` to every index it holds; test with ``pd.isna`` / ``notna``.
 """
 
 from __future__ import annotations
@@ -77,6 +85,24 @@ class Funnel:
                    float(d.get("span_seconds", 0.0)))
 
 
+def missing_as_nan(index: pd.DataFrame) -> pd.DataFrame:
+    """``index`` (changed in place and returned) with every missing value of an object column as NaN.
+
+    Numeric columns and pandas 3's string columns already hold NaN; an object column (strings or mixed
+    values under pandas 2, booleans with gaps) may hold ``None``, ``pd.NA`` or ``NaT`` instead.
+    """
+    for col in index.columns:
+        if index[col].dtype != object:
+            continue
+        missing = index[col].isna().to_numpy()
+        values = index[col].to_numpy(dtype=object)
+        if not all(isinstance(v, float) for v in values[missing]):  # a NaN is a float; None, NA, NaT not
+            values = values.copy()
+            values[missing] = np.nan
+            index[col] = pd.Series(values, index=index.index, dtype=object)
+    return index
+
+
 @dataclass
 class Segments:
     """Fixed-length windows of many records: arrays per channel group plus one index row per window.
@@ -85,7 +111,7 @@ class Segments:
         arrays: group name -> ``(N, C, T)`` array (raw windows: one group per required channel, C = 1).
         index: ``N`` rows: ``subject_id``, ``record_id``, ``source``, ``offset_s`` (window start from the
             record start, s), ``start_time`` (from the subject's first record, s), record labels and the
-            covering annotation's columns.
+            covering annotation's columns; a missing label value is NaN (see the module docstring).
         fs: group name -> sampling rate in Hz.
         funnel: the counts that led here.
     """
@@ -96,6 +122,7 @@ class Segments:
     funnel: Funnel = field(default_factory=Funnel)
 
     def __post_init__(self) -> None:
+        missing_as_nan(self.index)
         for name, a in self.arrays.items():
             if a.ndim != 3 or len(a) != len(self.index):
                 raise ValueError(f"Segments: group {name!r} has shape {a.shape}; expected "
@@ -156,8 +183,16 @@ def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> li
     return out
 
 
+def _with_gaps(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
+    """``values`` with NaN where not ``covered``: numbers become float, anything else object."""
+    out = values.astype(np.float64 if values.dtype.kind in "iuf" else object)
+    out[~covered] = np.nan
+    return out
+
+
 def annotation_at(annotations: pd.DataFrame | None, t: np.ndarray) -> pd.DataFrame:
-    """For each time ``t`` (s from record start), the label columns of the annotation row covering it."""
+    """For each time ``t`` (s from record start), the label columns of the annotation row covering it;
+    NaN in every column where no row covers ``t``."""
     if annotations is None or annotations.empty:
         return pd.DataFrame(index=range(len(t)))
     ann = annotations.sort_values("onset", kind="stable").reset_index(drop=True)
@@ -165,7 +200,9 @@ def annotation_at(annotations: pd.DataFrame | None, t: np.ndarray) -> pd.DataFra
     row = np.searchsorted(onset, t, side="right") - 1
     covered = (row >= 0) & (t < end[np.clip(row, 0, None)])
     labels = ann.drop(columns=list(ANNOTATION_COLUMNS)).iloc[np.clip(row, 0, None)].reset_index(drop=True)
-    return labels.where(pd.Series(covered), other=None) if not covered.all() else labels
+    if covered.all():
+        return labels
+    return pd.DataFrame({c: _with_gaps(labels[c].to_numpy(), covered) for c in labels.columns})
 
 
 def _seed_for(key: str, seed: int) -> np.random.Generator:
@@ -218,12 +255,33 @@ def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], 
     funnel = Funnel() if funnel is None else funnel
     funnel.add("records")
     names = resolve_channels(rec, channels)
-    empty = Segments({}, pd.DataFrame(), {}, funnel)
     if names is None:
         funnel.drop("valid_spans", "missing_channel")
-        return empty
+        return Segments({}, pd.DataFrame(), {}, funnel)
     fs = {g: float(rec.fs[c]) for g, c in names.items()}
     n_win = {g: int(round(window_s * f)) for g, f in fs.items()}
+    filled, was_nan, spans = _valid_spans(rec, names, fs, max_gap_s, max(min_duration_s, window_s), funnel)
+    starts, first = _tile(spans, window_s, fs, n_win, {g: len(x) for g, x in filled.items()})
+    funnel.add("windows", len(starts))
+
+    windows = {g: filled[g][first[g][:, None] + np.arange(n_win[g])] for g in names}
+    invalid = ({g: was_nan[g][first[g][:, None] + np.arange(n_win[g])].mean(axis=1) for g in names}
+               if max_invalid < 1.0 else None)
+    # a held value counts as flat from flat_min_s on (at least two samples)
+    min_run = {g: max(2, int(np.ceil(flat_min_s * fs[g] - 1e-9))) for g in names}
+    keep = _window_qc(windows, invalid, max_flatline, max_invalid, min_run, funnel)
+    keep = _record_cap(keep, rec, _cap_for(rec.source, record_cap), seed, funnel)
+
+    index = _window_index(rec, starts[keep], window_s)
+    arrays = {g: windows[g][keep][:, None, :].astype(np.float32) for g in names}
+    return Segments(arrays, index, fs, funnel)
+
+
+def _valid_spans(rec: Recording, names: Mapping[str, str], fs: Mapping[str, float], max_gap_s: float,
+                 min_span_s: float, funnel: Funnel
+                 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[tuple[float, float]]]:
+    """Gap-filled channels, their pre-fill NaN masks, and the spans (s) valid in every channel at once
+    that last at least ``min_span_s``; the shorter ones are counted as dropped."""
     filled, was_nan, spans = {}, {}, None
     for g, c in names.items():
         x = np.asarray(rec.signals[c], dtype=np.float64)
@@ -231,66 +289,78 @@ def segment_record(rec: Recording, channels: Mapping[str, str | Sequence[str]], 
         filled[g] = interpolate_gaps(x, fs[g], max_gap_s)
         iv = [(s / fs[g], e / fs[g]) for s, e in valid_intervals(filled[g])]
         spans = iv if spans is None else _intersect(spans, iv)
-    long_enough = [(a, b) for a, b in spans if b - a >= max(min_duration_s, window_s)]
+    long_enough = [(a, b) for a, b in spans if b - a >= min_span_s]
     funnel.drop("valid_spans", "short_span", len(spans) - len(long_enough))
-    if not long_enough and spans is not None and not spans:
+    if not spans:
         funnel.drop("valid_spans", "no_valid_samples")
     funnel.add("valid_spans", len(long_enough))
     funnel.span_seconds += sum(b - a for a, b in long_enough)
+    return filled, was_nan, long_enough
 
-    tiles = [a + window_s * np.arange(int(np.floor((b - a) / window_s + 1e-9))) for a, b in long_enough]
+
+def _tile(spans: list[tuple[float, float]], window_s: float, fs: Mapping[str, float],
+          n_win: Mapping[str, int], n_samples: Mapping[str, int]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Window starts (s) tiling each span from its start, and each group's first sample per window."""
+    tiles = [a + window_s * np.arange(int(np.floor((b - a) / window_s + 1e-9))) for a, b in spans]
     starts = np.concatenate(tiles) if tiles else np.zeros(0)
-    # Window w of channel g covers samples [i, i + n); ceil keeps the start inside the valid span.
-    first = {g: np.ceil(starts * fs[g] - 1e-6).astype(np.int64) for g in names}
+    # Window w of group g covers samples [i, i + n); ceil keeps the start inside the valid span.
+    first = {g: np.ceil(starts * fs[g] - 1e-6).astype(np.int64) for g in fs}
     in_range = np.ones(len(starts), dtype=bool)
-    for g in names:
-        in_range &= first[g] + n_win[g] <= len(filled[g])
-    starts = starts[in_range]
-    first = {g: i[in_range] for g, i in first.items()}
-    funnel.add("windows", len(starts))
+    for g in fs:
+        in_range &= first[g] + n_win[g] <= n_samples[g]
+    return starts[in_range], {g: i[in_range] for g, i in first.items()}
 
-    windows = {g: filled[g][first[g][:, None] + np.arange(n_win[g])] for g in names}
-    keep = np.ones(len(starts), dtype=bool)
+
+def _window_qc(windows: Mapping[str, np.ndarray], invalid: Mapping[str, np.ndarray] | None,
+               max_flatline: float, max_invalid: float, min_run: Mapping[str, int],
+               funnel: Funnel) -> np.ndarray:
+    """Mask of windows passing QC in every group; each rejected window counts once, for its first reason
+    in the order NaN left by a long gap, flatline, invalid fraction (``invalid``: per group, the fraction
+    of each window's samples that were NaN before interpolation; None skips that check; ``min_run``: per
+    group, the shortest run of a held value, in samples, that counts as flat)."""
+    n = len(next(iter(windows.values()), ()))
+    keep = np.ones(n, dtype=bool)
     reasons = Counter()
-    for g in names:
-        bad = np.isnan(windows[g]).any(axis=1)  # a long gap met by rounding at a span edge
-        reasons["nan_gap"] += int((bad & keep).sum())
-        keep &= ~bad
-    for g in names:
-        min_run = max(2, int(np.ceil(flat_min_s * fs[g] - 1e-9)))
-        flat = flatline_fraction(windows[g], min_run) > max_flatline
-        reasons["flatline"] += int((flat & keep).sum())
-        keep &= ~flat
-    if max_invalid < 1.0:
-        for g in names:
-            invalid = was_nan[g][first[g][:, None] + np.arange(n_win[g])].mean(axis=1) > max_invalid
-            reasons["invalid"] += int((invalid & keep).sum())
-            keep &= ~invalid
-    for reason, n in reasons.items():
-        funnel.drop("after_qc", reason, n)
+    checks = [("nan_gap", lambda g: np.isnan(windows[g]).any(axis=1)),  # a long gap met at a span edge
+              ("flatline", lambda g: flatline_fraction(windows[g], min_run[g]) > max_flatline)]
+    if invalid is not None:
+        checks.append(("invalid", lambda g: invalid[g] > max_invalid))
+    for reason, check in checks:
+        for g in windows:
+            bad = check(g)
+            reasons[reason] += int((bad & keep).sum())
+            keep &= ~bad
+    for reason, count in reasons.items():
+        funnel.drop("after_qc", reason, count)
     funnel.add("after_qc", int(keep.sum()))
+    return keep
 
-    cap = _cap_for(rec.source, record_cap)
+
+def _record_cap(keep: np.ndarray, rec: Recording, cap: int | None, seed: int, funnel: Funnel) -> np.ndarray:
+    """``keep`` limited to a seeded random subset of ``cap`` windows (seeded by the record id)."""
     if cap is not None and keep.sum() > cap:
         kept = np.flatnonzero(keep)
         chosen = _seed_for(rec.record_id, seed).choice(len(kept), size=cap, replace=False)
-        keep[:] = False
+        keep = np.zeros_like(keep)
         keep[kept[chosen]] = True
         funnel.drop("after_caps", "record_cap", len(kept) - cap)
     funnel.add("after_caps", int(keep.sum()))
+    return keep
 
-    starts = starts[keep]
+
+def _window_index(rec: Recording, starts: np.ndarray, window_s: float) -> pd.DataFrame:
+    """One row per window: ids, ``offset_s``, ``start_time``, the record's scalar labels and the columns
+    of the annotation covering the window's centre."""
     index = pd.DataFrame({"subject_id": str(rec.subject_id), "record_id": str(rec.record_id),
                           "source": str(rec.source), "offset_s": starts,
                           "start_time": float(rec.start_time) + starts})
     for k, v in rec.labels.items():
         if np.isscalar(v) or v is None:
-            index[k] = v
+            index[k] = np.nan if v is None else v
     ann = annotation_at(rec.annotations, starts + window_s / 2)
     for col in ann.columns:
         index[col] = ann[col].to_numpy()
-    arrays = {g: windows[g][keep][:, None, :].astype(np.float32) for g in names}
-    return Segments(arrays, index, fs, funnel)
+    return index
 
 
 def subject_cap_mask(index: pd.DataFrame, cap: int | Mapping[str, int] | None, seed: int = 0) -> np.ndarray:

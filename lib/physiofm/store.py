@@ -31,7 +31,7 @@ import torch
 from tqdm.auto import tqdm
 
 from physiofm.recording import Recording, RecordingSet
-from physiofm.segments import Funnel, Segments
+from physiofm.segments import Funnel, Segments, missing_as_nan
 
 Process = Callable[[list[Recording]], Segments]
 
@@ -95,7 +95,8 @@ class SegmentStore:
             raise FileNotFoundError(f"{self.root}: not a finished segment store (no store.json)")
         self.meta = json.loads(meta_path.read_text())
         self.groups: dict[str, dict] = self.meta["groups"]
-        self.index = pd.read_parquet(self.root / "index.parquet")
+        # parquet hands a missing string or boolean back as None under pandas 2: the study's marker is NaN.
+        self.index = missing_as_nan(pd.read_parquet(self.root / "index.parquet"))
         self._shard = self.index["shard"].to_numpy(np.int64)
         self._row = self.index["row"].to_numpy(np.int64)
         self._mm: dict[tuple[int, str], np.ndarray] = {}
