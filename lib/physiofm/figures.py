@@ -16,6 +16,8 @@ from pathlib import Path
 from IPython.display import HTML, display
 from matplotlib.figure import Figure
 
+from physiofm.io import write_bytes
+
 
 def figure_html(png: bytes, caption: str, alt: str | None = None) -> str:
     """An HTML ``<figure>`` holding ``png`` inline and ``caption`` (escaped) as its ``<figcaption>``."""
@@ -50,10 +52,6 @@ def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 1
     plt.close(fig)
     out = None
     if path is not None:
-        out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        tmp.write_bytes(png)
-        tmp.replace(out)
+        out = write_bytes(Path(path), png)
     display(HTML(figure_html(png, caption)))
     return out

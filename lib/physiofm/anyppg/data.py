@@ -37,7 +37,8 @@ from physiofm.segments import Funnel, Segments, segment_recordings
 from physiofm.signals import cheby_bandpass, resample, zscore
 from physiofm.splits import SPLITS, check_disjoint, subject_splits
 from physiofm.store import SegmentStore
-from physiofm.training.checkpoint import write_parquet_atomic
+from physiofm.io import write_parquet as _wp
+write_parquet_atomic = lambda df, p: _wp(df, p)  # noqa: E731 - temporary
 
 PAIR_GROUPS = ("ppg", "ecg")
 # Part of every store's build config: bump it when this module changes what goes into a store, so that

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from physiofm.training.checkpoint import atomic_write_bytes, write_parquet_atomic
+from physiofm.io import write_csv, write_parquet
 
 RESULT_COLUMNS = ("method", "task", "probe", "metric", "seed", "value")
 
@@ -35,9 +35,9 @@ def write_results(df: pd.DataFrame, path: Path) -> Path:
     """Write a results table to ``path`` (``.parquet`` or ``.csv``) atomically; returns ``path``."""
     df, path = results_frame(df), Path(path)
     if path.suffix == ".parquet":
-        write_parquet_atomic(df, path)
+        write_parquet(df, path)
     elif path.suffix == ".csv":
-        atomic_write_bytes(path, lambda f: f.write(df.to_csv(index=False).encode()))
+        write_csv(df, path)
     else:
         raise ValueError(f"results file {path} must end in .parquet or .csv")
     return path

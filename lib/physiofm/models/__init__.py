@@ -1,5 +1,6 @@
 """Encoders and building blocks: Net1D (ECGFounder / AnyPPG), SyneCo's encoder, fusion and channel dropout."""
 
+from physiofm.models.backbones import backbone_names, build_backbone, build_encoder, register_backbone
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
@@ -16,5 +17,9 @@ __all__ = [
     "Net1D",
     "Projector",
     "channel_keep_mask",
+    "backbone_names",
+    "build_backbone",
+    "build_encoder",
     "random_masking",
+    "register_backbone",
 ]

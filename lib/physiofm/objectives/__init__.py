@@ -2,6 +2,7 @@
 
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
+from physiofm.objectives.gather import gather, global_batch
 from physiofm.objectives.infonce import NTXentLoss, info_nce
 from physiofm.objectives.sleepfm import sleepfm_loo_loss, sleepfm_pairwise_loss
 
@@ -14,6 +15,8 @@ __all__ = [
     "byol_momentum",
     "clip_loss",
     "ema_update",
+    "gather",
+    "global_batch",
     "info_nce",
     "sleepfm_loo_loss",
     "sleepfm_pairwise_loss",

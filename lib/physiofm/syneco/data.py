@@ -34,7 +34,8 @@ from physiofm.segments import Funnel, Segments, segment_recordings
 from physiofm.splits import check_disjoint, subject_splits
 from physiofm.store import SegmentStore
 from physiofm.syneco.params import CohortSection, DataStep, DownstreamSource, PreprocessSection
-from physiofm.training.checkpoint import write_parquet_atomic
+from physiofm.io import write_parquet as _wp
+write_parquet_atomic = lambda df, p: _wp(df, p)  # noqa: E731 - temporary
 
 # Channel group -> names a record may use for it: the loaders' canonical names first, then the
 # synthetic cohort's ("II", "V", "PPG") and common monitor labels. A 12-lead ECG has no "V" channel,

@@ -9,9 +9,7 @@ hold Python objects (RNG states, sampler states) and are read with ``weights_onl
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,28 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, fsync it, then ``os.replace`` it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_parquet_atomic(df, path: Path) -> Path:
-    """Write a pandas DataFrame to ``path`` as parquet (no index) atomically; return ``path``."""
-    atomic_write_bytes(path, lambda f: df.to_parquet(f, index=False))
-    return Path(path)
+from physiofm.io import atomic_write_bytes
 
 
 def save_checkpoint(path: Path, state: Mapping[str, Any]) -> Path:
