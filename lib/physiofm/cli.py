@@ -1,4 +1,7 @@
-"""Command line: ``python -m physiofm run ...`` and ``python -m physiofm book ...``."""
+"""Command line: ``python -m physiofm run ...``, ``python -m physiofm book ...`` and
+``python -m physiofm pretrain ...`` (one paper's pretraining runs outside the notebook, e.g. on several GPUs:
+``torchrun --nproc_per_node 4 -m physiofm pretrain --paper anyppg --profile paper --method anyppg``; the
+pretrain notebook then finds the finished runs)."""
 
 from __future__ import annotations
 
@@ -19,7 +22,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--data-root", metavar="PATH", help="root of the real datasets (paper profile)")
     b = sub.add_parser("book", help="assemble and build the HTML book from executed notebooks")
     b.add_argument("--profile", choices=PROFILES, default="demo")
+    t = sub.add_parser("pretrain", help="train a paper's pretraining runs (under torchrun: with DDP)")
+    t.add_argument("--paper", required=True)
+    t.add_argument("--profile", choices=PROFILES, default="paper")
+    t.add_argument("--method", nargs="+", metavar="RUN", help="run names of shared.methods (default: the step's)")
+    t.add_argument("--seed", nargs="+", type=int, help="pretraining seeds (default: the step's)")
+    t.add_argument("--params-file", default=None)
+    t.add_argument("--artifacts", default=None, help="the paper's artifact folder (default: the profile's)")
     args = parser.parse_args(argv)
+    if args.command == "pretrain":
+        return _pretrain(args)
 
     if args.command == "run":
         from physiofm.runner import run, summary_table
@@ -41,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(index)
+    return 0
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    from physiofm.config import step_context
+    from physiofm.training.distributed import init_distributed
+    from physiofm.training.run import pretrain_step
+
+    ctx = step_context(args.paper, "pretrain", args.profile, args.params_file, args.artifacts)
+    results = pretrain_step(ctx, args.method, args.seed)
+    if init_distributed().is_main:
+        for name, by_seed in results.items():
+            for seed, r in by_seed.items():
+                print(f"{name} seed {seed}: {r.steps} steps, best validation loss {r.best_val_loss:.4f} "
+                      f"({r.best_checkpoint})")
     return 0
 
 

@@ -137,3 +137,19 @@ def mark_done(path: Path) -> None:
     """Record in ``path/state.json`` that the work of its config is finished."""
     state = Path(path) / STATE
     write_json(state, {**read_json(state), "done": True}, indent=None)
+
+
+def cached_frames(folder: Path, config: Any, compute: Callable[[], Mapping[str, pd.DataFrame]]
+                  ) -> dict[str, pd.DataFrame]:
+    """Tables that are slow to make, kept as ``<folder>/<name>.csv`` for ``config``: read back when the
+    folder holds them for the same config, else made by ``compute()`` and written (indexes kept)."""
+    folder = Path(folder)
+    if fresh_dir(folder, config):
+        names = read_json(folder / "tables.json")
+        return {n: pd.read_csv(folder / f"{n}.csv", index_col=0) for n in names}
+    tables = dict(compute())
+    for name, df in tables.items():
+        write_csv(df, folder / f"{name}.csv", index=True)
+    write_json(folder / "tables.json", list(tables))
+    mark_done(folder)
+    return tables

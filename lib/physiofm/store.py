@@ -299,6 +299,17 @@ def open_stores(folder: Path) -> dict[str, SegmentStore]:
     return found
 
 
+def funnel_table(stores: Mapping[str, SegmentStore]) -> pd.DataFrame:
+    """Stages x stores: how many records, spans, windows and kept segments, and the drop reasons."""
+    cols = {}
+    for name, store in stores.items():
+        t = store.funnel.table().set_index("stage")
+        cols[(name, "count")] = t["count"]
+        cols[(name, "dropped (reasons)")] = [
+            f"{d} ({r})" if d else "" for d, r in zip(t["dropped"], t["reasons"], strict=True)]
+    return pd.DataFrame(cols)
+
+
 def _shared_empty(shape: tuple[int, ...]) -> torch.Tensor:
     """An uninitialised float32 tensor in shared memory. ``torch.empty().share_memory_()`` would also
     copy the garbage into the new segment (3x slower); ``UntypedStorage._new_shared`` is what torch's

@@ -11,7 +11,7 @@ order in which records are read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,14 @@ class Cohort:
 
     def __len__(self) -> int:
         return len(self.recordings)
+
+    def head(self, n: int) -> Cohort:
+        """The first ``n`` records as a cohort (its tables cut to match)."""
+        rs = self.recordings.subset(np.arange(min(n, len(self.recordings))))
+        ids, subjects = set(rs.records["record_id"]), set(rs.records["subject_id"])
+        return replace(self, recordings=rs, subjects=self.subjects[self.subjects["subject_id"].isin(subjects)],
+                       labels=self.labels[self.labels["record_id"].isin(ids)],
+                       events=self.events[self.events["record_id"].isin(ids)])
 
     def __repr__(self) -> str:
         return (
