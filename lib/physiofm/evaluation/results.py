@@ -6,7 +6,7 @@ case_ratio, ...) are allowed. Files are parquet or csv by suffix and are written
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -67,3 +67,17 @@ def append_results(path: Path, new: pd.DataFrame) -> pd.DataFrame:
         merged = new
     write_results(merged, path)
     return results_frame(merged)
+
+
+def cached_results(path: Path, config: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The results ``compute()`` makes, kept in ``path`` with a ``config`` column naming what they depend
+    on: read back while that is unchanged, computed and written otherwise (slow probes rerun only when
+    their features, labels or settings change)."""
+    path = Path(path)
+    if path.is_file():
+        cached = read_results(path)
+        if "config" in cached and (cached["config"] == config).all():
+            return cached
+    df = results_frame(compute().assign(config=config))
+    write_results(df, path)
+    return df
