@@ -401,6 +401,22 @@ def render(p: IcuPlan) -> Recording:
     )
 
 
+def _task(kind: str, level: str, column: str) -> dict:
+    return {"type": kind, "level": level, "columns": [column], "papers": ["syneco", "anyppg"]}
+
+
+# The cohort's labels as probing tasks, in the loaders' ``info["tasks"]`` format: per-block labels are
+# "annotation" tasks (every segment its own label), subject attributes "record" tasks.
+TASKS = {
+    **{c: _task("regression", "annotation", c) for c in ("heart_rate", "sbp", "dbp", "ptt_ms")},
+    **{c: _task("binary", "annotation", c) for c in ("hypertensive", "ppg_quality")},
+    "activity": _task("multiclass", "annotation", "activity"),
+    "alarm": _task("multiclass", "annotation", "alarm"),
+    **{c: _task("binary", "record", c) for c in ("af", "conduction", "st_change", "v_rprime", "stiff", "male")},
+    **{c: _task("regression", "record", c) for c in ("stiffness", "age")},
+}
+
+
 def icu_cohort(
     n_subjects: int,
     seed: int,
@@ -478,5 +494,6 @@ def icu_cohort(
             "mixed": ["sex", "age", "activity", "alarm"],
         },
     }
-    rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"]})
+    info["tasks"] = TASKS
+    rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"], "tasks": TASKS})
     return Cohort(SOURCE, rs, subjects, labels, events, info)
