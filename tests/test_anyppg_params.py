@@ -49,8 +49,8 @@ def test_paper_profile_model_is_full_net1d_anyppg() -> None:
     assert (c["projector_hidden"], c["embed_dim"], c["init_temperature"], c["max_logit_scale"]) == (
         512, 256, 0.07, 100.0)
     # the PPG-only baselines are configs of the registry's simclr / byol: two views of one PPG segment
-    assert shared.methods["simclr"].method == "simclr" and shared.methods["simclr"].config["pair"] == ["ppg", "ppg"]
-    assert shared.methods["byol"].method == "byol" and shared.methods["byol"].config["pair"] == ["ppg", "ppg"]
+    for run in ("simclr", "byol"):
+        assert shared.methods[run].method == run and shared.methods[run].config["pair"] == ["ppg", "ppg"]
 
 
 def test_paper_profile_data_and_evaluation() -> None:

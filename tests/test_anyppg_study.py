@@ -90,8 +90,8 @@ def test_stores_splits_and_multi_store_batches(tmp_path: Path) -> None:
         spec = SyntheticSource(kind="synthetic_icu", name=name, n_subjects=10, seed=seed, duration_s=30.0,
                                artefact_scale=0.0, mains_hz=50, alarms_per_hour=0.0)
         stores[name] = build_store(tmp_path / name, sources.recordings(spec),
-                                   functools.partial(anyppg_segments, cfg=cfg), {"v": 1}, subjects_per_shard=4,
-                                   workers=1, progress=False)
+                                   functools.partial(anyppg_segments, cfg=cfg), {"v": 1},
+                                   subjects_per_shard=4, workers=1, progress=False)
     store = stores["s"]
     assert store.groups["ppg"]["shape"] == [1, 1250] and len(store) == 30
     assert store.index["subject_id"].str.startswith("s/").all()

@@ -11,7 +11,8 @@ import torch
 from physiofm import methods
 from physiofm.methods import Method
 
-NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5, "stride": 4,
+NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
+       "stride": 4,
        "groups_width": 8, "stem_stride": 4, "dropout": 0.0}
 # A tiny config per method (registry name -> config); a method added later adds its entry here.
 TINY = {
@@ -32,7 +33,8 @@ def tiny_batch(method: Method, length: int = 400) -> dict[str, torch.Tensor]:
 
 
 def test_the_papers_methods_are_registered() -> None:
-    assert {"simclr", "byol", "clip", "sleepfm_pair", "sleepfm_loo", "syneco", "stack"} <= set(methods.names())
+    assert {"simclr", "byol", "clip", "sleepfm_pair", "sleepfm_loo", "syneco",
+            "stack"} <= set(methods.names())
 
 
 @pytest.mark.parametrize("name", methods.names())

@@ -11,7 +11,8 @@ from physiofm import methods
 from physiofm.augment import augment_view
 from physiofm.methods.syneco import CHANNELS, SyneCoConfig
 
-ENC = dict(kind="net1d", base_filters=16, filters=(16, 32), blocks=(1, 1), kernel_size=5, dropout=0.0, embed_dim=32)
+ENC = dict(kind="net1d", base_filters=16, filters=(16, 32), blocks=(1, 1), kernel_size=5, dropout=0.0,
+           embed_dim=32)
 B = 8
 # The runs of the paper's comparison, as the params choose them: run -> (registry method, settings).
 RUNS = {

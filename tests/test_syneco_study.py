@@ -1,5 +1,6 @@
 """The SyneCo study's pipeline glue: downstream padding, cycle batches, probing, the paper-layout tables, the
-benchmark tasks from the loaders' task lists (subject means for PTB-XL and PPG-BP), SleepFM 2mod in Table 2."""
+benchmark tasks from the loaders' task lists (subject means for PTB-XL and PPG-BP), SleepFM 2mod in Table
+2."""
 
 from __future__ import annotations
 
@@ -68,13 +69,13 @@ def test_probe_task_learns_a_separable_label_and_reports_nan_without_two_classes
     X = np.random.default_rng(1).standard_normal((len(labels), 16)).astype(np.float32)
     X[:, :4] += 3 * labels["af"].to_numpy()[:, None]
     task = Task("af", "binary", ("af",), inputs="all", rows="subject")
-    r = holdout_probe(X, labels, task, method="m", probes=["lr", "fc", "rf"], seeds=[0, 42], test_fraction=0.3,
-                      max_segments=50, probe_kwargs={"rf": {"n_estimators": 10}})
+    r = holdout_probe(X, labels, task, method="m", probes=["lr", "fc", "rf"], seeds=[0, 42],
+                      test_fraction=0.3, max_segments=50, probe_kwargs={"rf": {"n_estimators": 10}})
     auc = r[r["metric"] == "auroc"]
     assert len(auc) == 6 and (auc["value"] > 0.85).all()
     rare = Task("rare", "binary", ("rare",), inputs="all", rows="one")
-    r = holdout_probe(X, labels, rare, method="m", probes=["lr"], seeds=[0], test_fraction=0.3, max_segments=50,
-                      probe_kwargs={})
+    r = holdout_probe(X, labels, rare, method="m", probes=["lr"], seeds=[0], test_fraction=0.3,
+                      max_segments=50, probe_kwargs={})
     assert r["value"].isna().all()
 
 

@@ -44,7 +44,7 @@ def test_tasks_come_from_loaders_and_cohorts_info() -> None:
     assert tasks_from_info(info, "ptbxl", rows="subject")["superdiagnostic"].rows == "subject"
     cohort = icu_cohort(2, 0, duration_s=20.0)
     icu = tasks_from_info(cohort.info["tasks"], "downstream")
-    assert icu["heart_rate"].rows == "segment" and icu["af"].rows == "one" and icu["activity"].kind == "multiclass"
+    assert (icu["heart_rate"].rows, icu["af"].rows, icu["activity"].kind) == ("segment", "one", "multiclass")
     assert cohort.recordings.info["tasks"] is cohort.info["tasks"]
     spec = TaskSection(name="ex", target="activity", kind="binary", positive=["walk", "run"], rows="subject")
     assert spec.task("probe") == Task("ex", "binary", ("activity",), store="probe", rows="subject",

@@ -62,8 +62,8 @@ def test_contrastive_losses_see_the_global_batch(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     env.pop("WORLD_SIZE", None)
     two, one = tmp_path / "ddp", tmp_path / "single"
-    run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                          str(LOSSES), str(two)], env=env, capture_output=True, timeout=240)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    run = subprocess.run([*torchrun, str(LOSSES), str(two)], env=env, capture_output=True, timeout=240)
     assert run.returncode == 0, run.stderr.decode()[-3000:]
     run = subprocess.run([sys.executable, str(LOSSES), str(one)], env=env, capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr.decode()[-3000:]

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("pretrain", help="train a paper's pretraining runs (under torchrun: with DDP)")
     t.add_argument("--paper", required=True)
     t.add_argument("--profile", choices=PROFILES, default="paper")
-    t.add_argument("--method", nargs="+", metavar="RUN", help="run names of shared.methods (default: the step's)")
+    t.add_argument("--method", nargs="+", metavar="RUN", help="runs of shared.methods (default: the step's)")
     t.add_argument("--seed", nargs="+", type=int, help="pretraining seeds (default: the step's)")
     t.add_argument("--params-file", default=None)
     t.add_argument("--artifacts", default=None, help="the paper's artifact folder (default: the profile's)")

@@ -191,8 +191,8 @@ def step_context(
     path = Path(params_file) if params_file else params_path(profile, paper)
     params = load_params(path, paper)
     runtime = getattr(params.shared, "runtime", None)
-    threads = torch_threads or getattr(runtime, "torch_threads", None) or getattr(params.shared, "torch_threads",
-                                                                                  None)
+    threads = (torch_threads or getattr(runtime, "torch_threads", None)
+               or getattr(params.shared, "torch_threads", None))
     if threads:
         set_threads(int(threads))
     base = Path(artifacts) if artifacts else artifacts_dir(profile, paper)

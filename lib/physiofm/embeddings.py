@@ -205,8 +205,8 @@ def compute_embeddings(encoder: nn.Module, batches: Iterable, *,
         raise ValueError("no batches to embed")
     out = Embeddings(np.concatenate(chunks).astype(np.float32), pd.DataFrame(meta), False, key)
     if cache_dir is not None:
-        write_cached(cache_dir, key, {"X": out.X}, {"dataset_key": dataset_key, "checkpoint": str(checkpoint)},
-                     out.meta)
+        info = {"dataset_key": dataset_key, "checkpoint": str(checkpoint)}
+        write_cached(cache_dir, key, {"X": out.X}, info, out.meta)
     return out
 
 
@@ -268,8 +268,9 @@ def embed_runs(jobs: Mapping[str, Mapping[int, tuple]], data: SegmentDataset, ca
             job = (id(choice), str(ckpt), init_seed if ckpt is None else None)
             if job not in done:
                 method = load_method(choice, encoder, ckpt, seed=init_seed, device=device)
-                done[job] = cached_embeddings(method, ckpt, data, cache_dir, batch_size=batch_size, inputs=inputs,
-                                              keys=keys, stand_in=stand_in, desc=f"embed {name}")
+                done[job] = cached_embeddings(method, ckpt, data, cache_dir, batch_size=batch_size,
+                                              inputs=inputs, keys=keys, stand_in=stand_in,
+                                              desc=f"embed {name}")
             out[name][seed], manifest[name][seed] = done[job]
     keep = {k for m in manifest.values() for k in m.values()}
     for stale in (p for p in Path(cache_dir).iterdir() if p.is_dir() and p.name not in keep):

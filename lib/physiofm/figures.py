@@ -2,7 +2,8 @@
 
 Every figure of the book comes from a notebook cell that calls :func:`show`. It renders the figure once as a
 PNG, writes that PNG to ``path`` (an artifact of the step) when given, and displays an HTML ``<figure>`` with
-the image and a ``<figcaption>`` that says what is plotted. The same output reads the same in JupyterLab and in
+the image and a ``<figcaption>`` that says what is plotted. The same output reads the same in JupyterLab and
+in
 the built book, so a caption cannot go missing between them.
 """
 

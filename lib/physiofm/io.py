@@ -79,7 +79,8 @@ def write_npy(path: Path, array: np.ndarray) -> Path:
 
 def write_arrays(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
     """Named arrays as one ``.npz`` (names may hold ``:``, kept as ``__`` inside the file)."""
-    return atomic_write_bytes(path, lambda f: np.savez(f, **{k.replace(":", "__"): v for k, v in arrays.items()}))
+    named = {k.replace(":", "__"): v for k, v in arrays.items()}
+    return atomic_write_bytes(path, lambda f: np.savez(f, **named))
 
 
 def read_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -207,7 +207,8 @@ class RegistrySource(Section):
         from physiofm.datasets import names
 
         if self.dataset not in names():
-            raise ValueError(f"{self.dataset!r} is not a physiofm.datasets registry name ({', '.join(names())})")
+            raise ValueError(f"{self.dataset!r} is not a physiofm.datasets registry name "
+                             f"({', '.join(names())})")
         return self
 
 
@@ -278,7 +279,8 @@ class HoldoutProbeSection(ProbeSection):
     fc_patience: int = Field(gt=0)
 
     def probe_options(self) -> dict[str, dict]:
-        """Constructor options per probe kind (LR: scikit-learn defaults); ``rf_regression`` for regression."""
+        """Constructor options per probe kind (LR: scikit-learn defaults); ``rf_regression`` for
+        regression."""
         return {"rf": {"n_estimators": self.rf_n_estimators},
                 "rf_regression": {"n_estimators": self.rf_n_estimators,
                                   "max_features": self.rf_regression_max_features},

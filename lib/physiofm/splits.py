@@ -68,8 +68,9 @@ def check_disjoint(index: pd.DataFrame, split: pd.Series, subject_col: str = "su
 SPLIT_COLUMNS = ("store", "row", "subject_id", "source", "split")
 
 
-def split_table(indexes: Mapping[str, pd.DataFrame], fractions: Sequence[float] | Mapping[str, Sequence[float]],
-                seed: int, *, seed_by_source: bool = True) -> pd.DataFrame:
+def split_table(indexes: Mapping[str, pd.DataFrame],
+                fractions: Sequence[float] | Mapping[str, Sequence[float]], seed: int, *,
+                seed_by_source: bool = True) -> pd.DataFrame:
     """The split table of several store indexes (store name -> index), whole subjects per source.
 
     Each source of each store (its ``source`` column, else the store name) is split with
@@ -117,9 +118,11 @@ def split_rows(splits: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
 
 def split_counts(splits: pd.DataFrame, indexes: Mapping[str, pd.DataFrame], segment_s: float) -> pd.DataFrame:
     """Subjects, records, segments and hours per source and partition (the layout of SyneCo's Table B)."""
-    records = pd.concat([pd.Series(idx["record_id"].astype(str).to_numpy()[splits.loc[splits["store"] == n, "row"]],
-                                   index=splits.index[splits["store"] == n]) for n, idx in indexes.items()])
-    df = splits.assign(record_id=records.reindex(splits.index).to_numpy())
+    records = pd.Series(index=splits.index, dtype=object)
+    for name, index in indexes.items():
+        mine = splits["store"] == name
+        records[mine] = index["record_id"].astype(str).to_numpy()[splits.loc[mine, "row"]]
+    df = splits.assign(record_id=records.to_numpy())
     g = df.groupby(["source", "split"])
     return pd.DataFrame({"subjects": g["subject_id"].nunique(), "records": g["record_id"].nunique(),
                          "segments": g.size(), "hours": (g.size() * segment_s / 3600).round(2)}).reset_index()

@@ -321,7 +321,8 @@ def _shared_empty(shape: tuple[int, ...]) -> torch.Tensor:
 
 
 class SegmentDataset(torch.utils.data.Dataset):
-    """Torch view of one store or of several: ``ds[i]`` -> ``{group: (C, T) tensor, "index": i, column: value}``.
+    """Torch view of one store or of several: ``ds[i]`` -> ``{group: (C, T) tensor, "index": i, column:
+    value}``.
 
     ``ds[[i, j, ...]]`` returns a whole batch ``{group: (B, C, T)}`` read with one batched memmap read per
     store, in the order asked; :meth:`loader` builds a DataLoader that uses it (a

@@ -1,4 +1,5 @@
-"""Contrastive losses over the global batch: ``torchrun --standalone --nproc_per_node 2 ddp_losses.py OUT`` (or
+"""Contrastive losses over the global batch: ``torchrun --standalone --nproc_per_node 2 ddp_losses.py OUT``
+(or
 plain python for the one-process reference on the whole batch).
 
 1. Each rank takes its half of a fixed batch of features and computes info_nce, clip_loss and the SleepFM
@@ -29,7 +30,8 @@ def losses(out: Path, rank: int, world: int) -> None:
     a, b, c = mine
     with global_batch():
         values = {"info_nce": info_nce(a, b, 0.1), "clip": clip_loss(a, b, torch.tensor(10.0)),
-                  "sleepfm_pair": sleepfm_pairwise_loss([a, b, c], 3.0), "sleepfm_loo": sleepfm_loo_loss([a, b, c], 3.0)}
+                  "sleepfm_pair": sleepfm_pairwise_loss([a, b, c],
+                                                        3.0), "sleepfm_loo": sleepfm_loo_loss([a, b, c], 3.0)}
     grads = {}
     for name, v in values.items():
         gs = torch.autograd.grad(v, mine, allow_unused=True)

@@ -121,8 +121,9 @@ def synthetic_proofs(params: DataParams) -> dict[str, pd.DataFrame]:
     if params.proof is None or spec is None:
         return {}
     cohort = sources.cohort(spec)
-    out = {"agreement": proofs.agreement_summary(proofs.heart_rate_agreement(cohort, records=params.proof.records),
-                                                 proofs.ptt_agreement(cohort, records=params.proof.records))}
+    n = params.proof.records
+    out = {"agreement": proofs.agreement_summary(proofs.heart_rate_agreement(cohort, records=n),
+                                                 proofs.ptt_agreement(cohort, records=n))}
     if params.proof.structure_subjects:
         small = sources.cohort(spec, params.proof.structure_subjects)
         out["structure"] = proofs.information_structure(proofs.cohort_features(small),

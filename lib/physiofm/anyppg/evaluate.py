@@ -17,6 +17,7 @@ regression and the training-fold class prior for classification (AUC 0.5, accura
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -77,7 +78,8 @@ def test_embeddings(jobs: Mapping[str, Mapping[int, tuple]], stores: Mapping[str
     from the same window, in store order (cached)."""
     rows = split_rows(splits, params.split)[source]
     if len(rows) < 2:
-        raise ValueError(f"anyppg retrieval: source {source!r} has {len(rows)} {params.split} pairs; need >= 2")
+        raise ValueError(f"anyppg retrieval: source {source!r} has {len(rows)} {params.split} pairs, "
+                         "need >= 2")
     data = SegmentDataset({source: stores[source]}, {source: rows}, groups=("ppg", "ecg"))
     emb = next(iter(embed_runs(jobs, data, Path(cache_dir) / source, batch_size=params.embed_batch_size,
                                keys=("ppg_shared", "ecg_shared"))["anyppg"].values()))
@@ -99,7 +101,8 @@ def retrieval_results(jobs: Mapping[str, Mapping[int, tuple]], stores: Mapping[s
         n = len(query)
         batch = min(params.batch_pairs, n)
         ours = retrieval_metrics(query, gallery, ks=params.ks, batch_size=batch)
-        for label, scores in ((METHOD_LABELS["anyppg"], ours), (CHANCE, chance_retrieval(n, batch, params.ks))):
+        chance = chance_retrieval(n, batch, params.ks)
+        for label, scores in ((METHOD_LABELS["anyppg"], ours), (CHANCE, chance)):
             rows += [{"method": label, "task": name, "probe": "retrieval", "metric": m, "seed": seed,
                       "value": v, "n_samples": n, "batch_pairs": batch} for m, v in scores.items()]
     return results_frame(add_aggregates(pd.DataFrame(rows)))
@@ -166,6 +169,12 @@ def probe_one(X: np.ndarray, labels: pd.DataFrame, spec: ProbeTaskSpec, params: 
                            n_jobs=params.n_jobs)
 
 
+def _probe_rows(X: np.ndarray, labels: pd.DataFrame, task: ProbeTaskSpec, params: ProbingParams, seed: int,
+                method: str, probe_set: str) -> pd.DataFrame:
+    return probe_one(X, labels, task, params, seed).assign(method=method, task=task.name, probe="linear",
+                                                           seed=seed, probe_set=probe_set, kind=task.kind)
+
+
 def run_probing(jobs: Mapping[str, Mapping[int, tuple]], probe_stores: Mapping[str, SegmentStore],
                 tasks: Mapping[str, Sequence[ProbeTaskSpec]], params: ProbingParams, out: Path, seed: int,
                 progress: bool = True) -> pd.DataFrame:
@@ -185,11 +194,9 @@ def run_probing(jobs: Mapping[str, Mapping[int, tuple]], probe_stores: Mapping[s
                 [fkey, store_key(store), task.model_dump(mode="json"), params.model_dump(mode="json"), seed],
                 sort_keys=True).encode()).hexdigest()[:16]
             label = CHANCE if method == "chance" else METHOD_LABELS[method]
-            frames.append(cached_results(
-                Path(out) / "probes" / method / set_name / f"{task.name}.parquet", config,
-                lambda X=X, task=task, label=label: probe_one(X, labels, task, params, seed).assign(
-                    method=label, task=task.name, probe="linear", seed=seed, probe_set=set_name,
-                    kind=task.kind)))
+            compute = functools.partial(_probe_rows, X, labels, task, params, seed, label, set_name)
+            frames.append(cached_results(Path(out) / "probes" / method / set_name / f"{task.name}.parquet",
+                                         config, compute))
     return results_frame(pd.concat(frames, ignore_index=True))
 
 

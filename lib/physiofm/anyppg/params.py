@@ -78,7 +78,8 @@ class PreprocessSpec(Section):
 
 
 class ProbeTaskSpec(TaskSection):
-    """One probing task; ``analogue_of`` names the paper's task ids (``physiofm.anyppg.tasks``) it stands for."""
+    """One probing task; ``analogue_of`` names the paper's task ids (``physiofm.anyppg.tasks``) it stands
+    for."""
 
     analogue_of: list[str] = Field(default_factory=list)
 

@@ -32,7 +32,6 @@ from physiofm.recording import RecordingSet
 
 from .cinc import CINC2020_SCORED, classes_from_codes, index_headers, make_set, warn_unlabelled
 
-
 # The scored classes (equivalent codes merged) the Georgia release labels: SyneCo's "22-class" task.
 SYNECO_CLASSES: tuple[str, ...] = tuple(c for c in CINC2020_SCORED if c not in ("PR", "LPR"))
 

@@ -66,7 +66,8 @@ def samples(X: np.ndarray, labels: pd.DataFrame, task: Task, *, max_segments: in
 
 
 # ------------------------------------------------------------------------------------------- hold-out
-def holdout_split(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int, test_fraction: float) -> np.ndarray:
+def holdout_split(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int,
+                  test_fraction: float) -> np.ndarray:
     """Boolean test mask over ``rows``: the dataset's own split if it has one, else a seeded subject split
     (stratified by the label when each subject is one row and every class can be split)."""
     if "split" in rows and rows["split"].notna().all() and (rows["split"] == "test").any():

@@ -70,7 +70,8 @@ class Task:
 LOADER_LEVELS = {"record": "one", "annotation": "segment", "subject": "subject"}
 
 
-def tasks_from_info(info_tasks: Mapping[str, Mapping[str, Any]], store: str, **fields: Any) -> dict[str, Task]:
+def tasks_from_info(info_tasks: Mapping[str, Mapping[str, Any]], store: str,
+                    **fields: Any) -> dict[str, Task]:
     """The :class:`Task` of every entry of a loader's (or cohort's) ``info["tasks"]``.
 
     An entry is ``{"type": ..., "level": "record" | "annotation", "columns": [...], "filter": query}``;
@@ -127,7 +128,8 @@ def task_rows(labels: pd.DataFrame, task: Task, per_subject: int | None = None) 
     return df
 
 
-def task_targets(rows: pd.DataFrame, task: Task, labels: pd.DataFrame | None = None) -> tuple[np.ndarray, list]:
+def task_targets(rows: pd.DataFrame, task: Task,
+                 labels: pd.DataFrame | None = None) -> tuple[np.ndarray, list]:
     """``(y, classes)`` of a task's rows: (N,) floats (regression), (N,) class codes, or (N, L) indicators.
 
     Binary targets are 0 / 1 (from ``positive`` when given, else the column must hold only 0 and 1);

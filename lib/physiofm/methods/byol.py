@@ -13,41 +13,32 @@ Linear -> GELU -> Linear, its own projector's shape). Target rate tau: cosine fr
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import nn
 
 from physiofm.methods.base import Batch, register
-from physiofm.methods.channels import ChannelMethod, augment
+from physiofm.methods.channels import TwoViews, ViewsConfig
 from physiofm.models import Projector
 from physiofm.objectives import byol_loss, byol_momentum, ema_update
 
 
 @dataclass
-class BYOLConfig:
-    pair: tuple[str, str] = ("ecg_ii", "ecg_v")  # [D] the channel of each view (SyneCo App. D's ECG pair)
-    encoder: dict[str, Any] | None = None  # None: ECGFounder Net1D + 512-d head (SyneCo's shared encoder)
-    encoders: dict[str, dict[str, Any]] = field(default_factory=dict)
+class BYOLConfig(ViewsConfig):
     hidden: int = 4096  # BYOL: projector and predictor hidden width
     dim: int = 256  # BYOL: projection width
     batch_norm: bool = True  # BYOL's MLP: Linear -> BN -> ReLU -> Linear
     activation: Literal["relu", "gelu"] = "relu"
     tau: float = 0.996  # BYOL: base target decay rate
-    noise_sigma: float = 0.05  # SyneCo §2.3 operator, [D] for other papers
-    amplitude_scale: float = 0.9
-    max_mask_fraction: float = 0.0  # [D] AnyPPG study: one zeroed span of up to 10 % per view
 
 
-class BYOL(ChannelMethod):
+class BYOL(TwoViews):
     """Online encoders/projectors/predictors per channel and their momentum targets (no gradient)."""
 
     def __init__(self, config: BYOLConfig) -> None:
-        if len(config.pair) != 2:
-            raise ValueError(f"BYOL reads exactly two views, got pair {list(config.pair)}")
-        super().__init__(config.pair, config.encoder, config.encoders)
-        self.config = config
+        super().__init__(config)
 
         def mlp(in_dim: int) -> Projector:
             return Projector(in_dim, config.hidden, config.dim, batch_norm=config.batch_norm,
@@ -57,12 +48,10 @@ class BYOL(ChannelMethod):
         self.predictors = nn.ModuleDict({ch: mlp(config.dim) for ch in self.inputs})
         self.target_encoders = copy.deepcopy(self.encoders).requires_grad_(False)
         self.target_projectors = copy.deepcopy(self.projectors).requires_grad_(False)
-        self.probe_key = "concat"
 
     def view(self, inputs: dict[str, torch.Tensor], ch: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(online prediction, target projection) of one augmented view of channel ``ch``, each (B, dim)."""
-        c = self.config
-        x = augment(inputs[ch], c.noise_sigma, c.amplitude_scale, c.max_mask_fraction)
+        x = self.augmented(inputs, ch)
         q = self.predictors[ch](self.projectors[ch](self.encoders[ch](x)))
         with torch.no_grad():
             z = self.target_projectors[ch](self.target_encoders[ch](x))

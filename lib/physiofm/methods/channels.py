@@ -14,6 +14,7 @@ time mask of the PPG-only baselines of the AnyPPG study).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -62,7 +63,8 @@ class ChannelMethod(Method):
         specs = dict(encoders or {})
         unknown = sorted(set(specs) - set(self.inputs))
         if unknown:
-            raise ValueError(f"encoders given for channel(s) {unknown} the method does not read {self.inputs}")
+            raise ValueError(f"encoders given for channel(s) {unknown}, which the method does not read "
+                             f"{self.inputs}")
         self.encoders = nn.ModuleDict({ch: build_encoder(specs.get(ch, encoder)) for ch in self.inputs})
 
     def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor]:
@@ -137,3 +139,32 @@ class ChannelMethod(Method):
                                   align_corners=False)
                 sub.update(self.encode({reader: x}))
         return sub
+
+
+@dataclass
+class ViewsConfig:
+    """What every two-view method (SimCLR, BYOL) reads: the channel of each view, the encoders, and the view
+    augmentation (SyneCo's operator; the AnyPPG study adds a time mask)."""
+
+    pair: tuple[str, str] = ("ecg_ii", "ecg_v")  # [D] the channel of each view (SyneCo App. D's ECG pair)
+    encoder: dict[str, Any] | None = None  # None: ECGFounder Net1D + 512-d head (SyneCo's shared encoder)
+    encoders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    noise_sigma: float = 0.05  # SyneCo §2.3 operator, [D] for other papers
+    amplitude_scale: float = 0.9
+    max_mask_fraction: float = 0.0  # [D] AnyPPG study: one zeroed span of up to 10 % per view
+
+
+class TwoViews(ChannelMethod):
+    """A method whose loss compares two augmented views, each one channel of the batch (maybe the same)."""
+
+    def __init__(self, config: ViewsConfig) -> None:
+        if len(config.pair) != 2:
+            raise ValueError(f"{type(self).__name__} reads exactly two views, got pair {list(config.pair)}")
+        super().__init__(config.pair, config.encoder, config.encoders)
+        self.config = config
+        self.probe_key = "concat"
+
+    def augmented(self, inputs: Mapping[str, torch.Tensor], ch: str) -> torch.Tensor:
+        """One augmented view of channel ``ch`` (B, 1, T)."""
+        c = self.config
+        return augment(inputs[ch], c.noise_sigma, c.amplitude_scale, c.max_mask_fraction)

@@ -12,50 +12,39 @@ channels; one channel's embedding when both views read the same channel).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from physiofm.methods.base import Batch, register
-from physiofm.methods.channels import ChannelMethod, augment
+from physiofm.methods.channels import TwoViews, ViewsConfig
 from physiofm.models import Projector
 from physiofm.objectives import info_nce
 
 
 @dataclass
-class SimCLRConfig:
-    pair: tuple[str, str] = ("ecg_ii", "ecg_v")  # [D] the channel of each view (SyneCo App. D's ECG pair)
-    encoder: dict[str, Any] | None = None  # None: ECGFounder Net1D + 512-d head (SyneCo's shared encoder)
-    encoders: dict[str, dict[str, Any]] = field(default_factory=dict)
+class SimCLRConfig(ViewsConfig):
     # Projector hidden and output widths (Linear -> GELU -> Linear); None: no projector (SyneCo App. D).
     projector_hidden: int | None = None
     projector_dim: int | None = None
     temperature: float = 0.1  # SimCLR's NT-Xent temperature (its Table 5 best for large batches)
-    noise_sigma: float = 0.05  # SyneCo §2.3 operator, [D] for other papers
-    amplitude_scale: float = 0.9
-    max_mask_fraction: float = 0.0  # [D] AnyPPG study: one zeroed span of up to 10 % per view
 
 
-class SimCLR(ChannelMethod):
+class SimCLR(TwoViews):
     def __init__(self, config: SimCLRConfig) -> None:
-        if len(config.pair) != 2:
-            raise ValueError(f"SimCLR reads exactly two views, got pair {list(config.pair)}")
         if (config.projector_hidden is None) != (config.projector_dim is None):
             raise ValueError("give both projector_hidden and projector_dim, or neither")
-        super().__init__(config.pair, config.encoder, config.encoders)
-        self.config = config
+        super().__init__(config)
         self.projectors = None
         if config.projector_dim is not None:
-            self.projectors = nn.ModuleDict({ch: Projector(self.encoders[ch].out_features, config.projector_hidden,
-                                                           config.projector_dim) for ch in self.inputs})
-        self.probe_key = "concat"
+            self.projectors = nn.ModuleDict({
+                ch: Projector(self.encoders[ch].out_features, config.projector_hidden, config.projector_dim)
+                for ch in self.inputs})
 
     def view(self, inputs: dict[str, torch.Tensor], ch: str) -> torch.Tensor:
         """One augmented view of channel ``ch``, encoded and projected: (B, D)."""
-        c = self.config
-        z = self.encoders[ch](augment(inputs[ch], c.noise_sigma, c.amplitude_scale, c.max_mask_fraction))
+        z = self.encoders[ch](self.augmented(inputs, ch))
         return z if self.projectors is None else self.projectors[ch](z)
 
     def loss(self, batch: Batch) -> torch.Tensor:

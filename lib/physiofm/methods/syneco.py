@@ -65,12 +65,15 @@ class SyneCo(ChannelMethod):
         self.config = config
         self.channel_dropout = ChannelDropout(config.channel_dropout_p, config.channel_pair_p)
         dim = self.encoders[self.channels[0]].out_features
-        self.fusion = (FusionTransformer(dim, config.fusion_heads, config.fusion_ff_mult, config.fusion_dropout)
-                       if config.fusion else None)
+        self.fusion = None
+        if config.fusion:
+            c = config
+            self.fusion = FusionTransformer(dim, c.fusion_heads, c.fusion_ff_mult, c.fusion_dropout)
         self.probe_key = "fused"
 
     def fuse(self, embeddings: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """Channel dropout (training only), then fusion or concatenation; absent channels enter as zero tokens.
+        """Channel dropout (training only), then fusion or concatenation; absent channels enter as zero
+        tokens.
 
         Returns (B, D) for SyneCo, (B, D * M) for Stack.
         """

@@ -1,7 +1,8 @@
 """Random token masking as MAE does it (He et al. 2022, ``models_mae.random_masking``).
 
 Per sample, draw one uniform noise value per token, sort, keep the ``K = int(L * (1 - mask_ratio))`` tokens
-with the smallest noise (in their sorted order) and remember how to undo the shuffle. hybrid_ecg (GL), multimae
+with the smallest noise (in their sorted order) and remember how to undo the shuffle. hybrid_ecg (GL),
+multimae
 and dbeta (MEM) all mask with this one function.
 """
 

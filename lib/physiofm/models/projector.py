@@ -15,7 +15,8 @@ ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
 
 class Projector(nn.Module):
-    """Two-layer MLP head: Linear(in_dim, hidden_dim) -> [BatchNorm] -> activation -> Linear(hidden_dim, out_dim).
+    """Two-layer MLP head: Linear(in_dim, hidden_dim) -> [BatchNorm] -> activation -> Linear(hidden_dim,
+    out_dim).
 
     Input (B, in_dim) encoder features; output (B, out_dim), not normalised (the caller or the loss
     L2-normalises). Defaults are AnyPPG's (Methods, "Model architecture"): 1024 -> 512 -> 256, GELU, no norm.

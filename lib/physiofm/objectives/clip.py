@@ -6,7 +6,8 @@
 Row i of ``a`` and row i of ``b`` are the positive pair; every other row of the batch is a negative. The
 inputs are expected to be L2-normalised already, so ``a @ b.T`` is the paper's cosine similarity.
 Written after open_clip's ``ClipLoss``; under DDP the features of every process are gathered with gradient
-(:mod:`physiofm.objectives.gather`, open_clip's ``gather_with_grad``), so each pair has the global batch's negatives.
+(:mod:`physiofm.objectives.gather`, open_clip's ``gather_with_grad``), so each pair has the global batch's
+negatives.
 """
 
 from __future__ import annotations

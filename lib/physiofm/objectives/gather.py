@@ -39,7 +39,8 @@ def world_size() -> int:
 
 
 def gather(x: torch.Tensor) -> torch.Tensor:
-    """(B, D) on each rank -> (world_size * B, D), rank 0's rows first; differentiable; identity when alone."""
+    """(B, D) on each rank -> (world_size * B, D), rank 0's rows first; differentiable; identity when
+    alone."""
     if world_size() == 1:
         return x
     return torch.cat(dist_fn.all_gather(x), dim=0)

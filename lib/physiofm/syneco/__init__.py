@@ -1,4 +1,5 @@
-"""SyneCo (Chen & Kim): synergy-aware contrastive pretraining of ECG-II, ECG-V and PPG, reproduced on the engine.
+"""SyneCo (Chen & Kim): synergy-aware contrastive pretraining of ECG-II, ECG-V and PPG, reproduced on the
+engine.
 
 The methods (``syneco``, ``stack``, ``sleepfm_pair``, ``sleepfm_loo``, ``simclr``, ``byol``) live in the
 registry :mod:`physiofm.methods`; this package holds the study's own parts: its params schema

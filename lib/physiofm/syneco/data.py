@@ -88,7 +88,8 @@ def padded_segments(recordings, cfg: SyneCoPreprocess, window_s: float, pad_shor
     for p in parts:
         x = syneco_transform(p.arrays, p.fs, cfg)
         n = {g: int(round(cfg.window_s * rates[g])) for g in x}
-        x = {g: np.pad(a[..., :n[g]], ((0, 0), (0, 0), (0, max(0, n[g] - a.shape[-1])))) for g, a in x.items()}
+        x = {g: np.pad(a[..., :n[g]], ((0, 0), (0, 0), (0, max(0, n[g] - a.shape[-1]))))
+             for g, a in x.items()}
         done.append(Segments(x, p.index, rates, funnel))
     return Segments.concat(done, funnel=funnel)
 
@@ -128,7 +129,8 @@ def build_downstream(p: DataStep, seed: int, out: Path, data_root: Path | None =
     cfg = preprocess_config(p.preprocess, seed, **capped)
     stores["downstream"] = _store(out, "downstream", cohort.recordings, cfg, p,
                                   {"cohort": p.downstream_cohort.model_dump(), "seed": seed})
-    write_parquet(synthetic_labels(stores["downstream"].index, cohort.subjects), out / "labels" / "downstream.parquet")
+    write_parquet(synthetic_labels(stores["downstream"].index, cohort.subjects),
+                  out / "labels" / "downstream.parquet")
     if p.source == "synthetic":
         return stores
     for s in p.downstream_sources:
@@ -179,7 +181,8 @@ def ecg_length(data_dir: Path) -> int:
     return int(SegmentStore(Path(data_dir) / "stores" / "pretrain").groups["ecg_ii"]["shape"][-1])
 
 
-def example_segments(store: SegmentStore, n: int, seed: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+def example_segments(store: SegmentStore, n: int,
+                     seed: int = 0) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """``n`` segments of different subjects (arrays per group, their index rows) for plotting."""
     rng = np.random.default_rng(seed)
     first = store.index.reset_index().groupby("subject_id").first()["index"].to_numpy()

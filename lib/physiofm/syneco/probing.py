@@ -65,15 +65,16 @@ def seed_runs(probe_seeds: Sequence[int], pretrain_seeds: Sequence[int]) -> dict
 
 
 def run_jobs(ctx: StepContext, methods: Sequence[str]) -> dict[str, dict[int, tuple]]:
-    """:func:`physiofm.embeddings.embed_runs` jobs: each method's best checkpoint per probe seed (the untrained
+    """:func:`physiofm.embeddings.embed_runs` jobs: each method's best checkpoint per probe seed (the
+    untrained
     reference: its architecture initialised with that seed)."""
     shared, pretrain_dir = ctx.shared, ctx.input("pretrain")
     runs = seed_runs(shared.probe_seeds, ctx.step_params("pretrain").seeds)
     jobs = {}
     for m in methods:
         choice = shared.methods[REFERENCE_OF.get(m, m)]
-        jobs[m] = {s: (choice, shared.encoder, None if m in REFERENCE_OF else checkpoint(pretrain_dir, m, r), r)
-                   for s, r in runs.items()}
+        ckpt = {r: None if m in REFERENCE_OF else checkpoint(pretrain_dir, m, r) for r in set(runs.values())}
+        jobs[m] = {s: (choice, shared.encoder, ckpt[r], r) for s, r in runs.items()}
     return jobs
 
 
@@ -120,11 +121,12 @@ def probe_all(ctx: StepContext, setup: ProbeSetup, embeddings: Mapping[str, Mapp
     jobs = table_jobs(setup.source, ctx.shared.methods, p.random_init_reference)
     parts = []
     for name, (_, labels) in setup.downstream.items():
-        store_jobs = [(m, setup.tasks[t]) for m, t in jobs if t in setup.tasks and setup.tasks[t].store == name]
-        if store_jobs:
-            parts.append(holdout_probes(embeddings[name], labels, store_jobs, probes=p.probes,
+        here = [(m, setup.tasks[t]) for m, t in jobs if t in setup.tasks and setup.tasks[t].store == name]
+        if here:
+            parts.append(holdout_probes(embeddings[name], labels, here, probes=p.probes,
                                         seeds=ctx.shared.probe_seeds, test_fraction=p.test_fraction,
-                                        max_segments=p.max_segments_per_subject, probe_kwargs=p.probe_options(),
+                                        max_segments=p.max_segments_per_subject,
+                                        probe_kwargs=p.probe_options(),
                                         segment_rows=p.segment_rows_per_subject))
     results = pd.concat(parts, ignore_index=True)
     write_results(results, Path(ctx.out) / "results.parquet")

@@ -62,8 +62,8 @@ def run(embeddings: Mapping[str, Mapping[int, Mapping[str, np.ndarray]]], labels
         X = {s: e[key] for s, e in embeddings[method].items()}
         for kind, task in job_tasks:
             r = holdout_probe(X, labels, task, method=method, probes=[probe], seeds=seeds,
-                              test_fraction=test_fraction, max_segments=max_segments, probe_kwargs=probe_kwargs,
-                              segment_rows=segment_rows)
+                              test_fraction=test_fraction, max_segments=max_segments,
+                              probe_kwargs=probe_kwargs, segment_rows=segment_rows)
             label, level = task.id.split("@")
             parts.append(r.assign(kind=kind, label=label, level=level, view=view))
     return results_frame(pd.concat(parts, ignore_index=True))

@@ -181,20 +181,23 @@ def split_counts(store, splits: pd.DataFrame, out: Path) -> pd.DataFrame:
     return table
 
 
-SUBJECT_LABELS = ("af", "conduction", "st_change", "v_rprime", "stiff", "hypertensive_subject", "female", "older")
+SUBJECT_LABELS = ("af", "conduction", "st_change", "v_rprime", "stiff", "hypertensive_subject", "female",
+                  "older")
 
 
 def downstream_overview(labels: pd.DataFrame) -> list[pd.DataFrame]:
     """The built-in downstream cohort at a glance: its size, the share of subjects with each subject label,
     segments per activity and per alarm kind."""
     prevalence = labels.groupby("subject_id")[list(SUBJECT_LABELS)].first().mean()
-    return [pd.DataFrame({"subjects": labels["subject_id"].nunique(), "segments": len(labels)}, index=["downstream"]),
+    return [pd.DataFrame({"subjects": labels["subject_id"].nunique(), "segments": len(labels)},
+                         index=["downstream"]),
             prevalence.rename("share of subjects with the label").to_frame().round(3),
             labels["activity"].value_counts().rename("segments per activity").to_frame(),
             labels["alarm"].value_counts().rename("segments per alarm kind").to_frame()]
 
 
-def loss_terms(curves: pd.DataFrame, methods: Sequence[str] = ("syneco", "stack", "syneco_2mod")) -> pd.DataFrame:
+def loss_terms(curves: pd.DataFrame,
+               methods: Sequence[str] = ("syneco", "stack", "syneco_2mod")) -> pd.DataFrame:
     """SyneCo's loss and its two terms (fused, per-channel) at the first and last logged step of each
     fused run."""
     cols = [c for c in ("loss", "fused_loss", "mod_loss") if c in curves]

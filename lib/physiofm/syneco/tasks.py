@@ -60,11 +60,12 @@ def _t(id: str, kind: str, columns: tuple[str, ...], inputs: str, rows: str, **k
 ANALOGUE_TASKS: dict[str, Task] = {t.id: t for t in [
     _t("ecg_dx", "multilabel", ("af", "conduction", "st_change", "v_rprime"), "ecg", "one",
        description="AF, conduction, ST-T change, V-lead R' (multi-label) from one 10-s ECG"),
-    _t("v_rprime", "binary", ("v_rprime",), "ecg", "one", description="R' seen only in the V lead, one 10-s ECG"),
+    _t("v_rprime", "binary", ("v_rprime",), "ecg", "one",
+       description="R' seen only in the V lead, one 10-s ECG"),
     _t("female", "binary", ("female",), "ecg", "one", description="sex from one 10-s ECG"),
     _t("af", "binary", ("af",), "ecg", "one", description="atrial fibrillation from one 10-s ECG"),
-    _t("ecg_dx_rate", "multilabel", ("af", "conduction", "st_change", "v_rprime", "tachy", "brady"), "ecg", "one",
-       description="the diagnostic set plus tachy- / bradycardia, one 10-s ECG"),
+    _t("ecg_dx_rate", "multilabel", ("af", "conduction", "st_change", "v_rprime", "tachy", "brady"), "ecg",
+       "one", description="the diagnostic set plus tachy- / bradycardia, one 10-s ECG"),
     _t("heart_rate", "regression", ("heart_rate",), "ppg", "segment",
        description="heart rate (bpm) of every 10-s PPG segment"),
     _t("heart_rate_one", "regression", ("heart_rate",), "ppg", "one",
@@ -153,8 +154,8 @@ PAPER_TABLES: dict[str, PaperTable] = {t.id: t for t in [
 THREE_CHANNEL = ("syneco", "stack", "sleepfm_pair", "sleepfm_loo")
 
 
-def tasks_for(source: Literal["synthetic", "real"], loader_tasks: Mapping[str, Mapping[str, dict]] | None = None
-              ) -> dict[str, Task]:
+def tasks_for(source: Literal["synthetic", "real"],
+              loader_tasks: Mapping[str, Mapping[str, dict]] | None = None) -> dict[str, Task]:
     """The tasks that fill Tables 1-3 here: the analogues, or the benchmarks' (``loader_tasks``: store name ->
     the loader's ``info["tasks"]``, from :func:`physiofm.syneco.data.loader_tasks`)."""
     return dict(ANALOGUE_TASKS) if source == "synthetic" else paper_tasks(loader_tasks or {})

@@ -168,7 +168,8 @@ def agreement_summary(hr: pd.DataFrame, ptt: pd.DataFrame) -> pd.DataFrame:
     for name, df, col, unit in (("heart rate", hr, "abs_error", "bpm"),
                                 ("pulse-transit time", ptt, "abs_error_ms", "ms")):
         e = df.loc[df["clean"], col]
-        rows[name] = {"blocks": len(e), "median abs error": e.median(), "95th pct abs error": e.quantile(0.95),
+        rows[name] = {"blocks": len(e), "median abs error": e.median(),
+                      "95th pct abs error": e.quantile(0.95),
                       "max abs error": e.max(), "unit": unit}
     return pd.DataFrame(rows).T
 

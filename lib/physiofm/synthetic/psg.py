@@ -30,7 +30,7 @@ from scipy import signal
 
 from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import dipole, ecg
-from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, rng_for
+from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, plan_tables, rng_for
 
 SOURCE = "synthetic_psg"
 FS = 200.0
@@ -331,13 +331,7 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
     records = pd.DataFrame(
         [{"record_id": p.record_id, **p.attrs, "hours": n_epochs * EPOCH_S / 3600} for p in plans.values()]
     )
-    labels = pd.concat(
-        [p.epochs.assign(record_id=p.record_id, subject_id=p.subject_id) for p in plans.values()],
-        ignore_index=True,
-    )
-    parts = [p.events.assign(subject_id=p.subject_id) for p in plans.values() if len(p.events)]
-    empty = next(iter(plans.values())).events.assign(subject_id="")
-    events = pd.concat(parts, ignore_index=True) if parts else empty
+    labels, events = plan_tables(plans, "epochs")
     info = {
         "channels": list(CHANNELS),
         "fs": dict.fromkeys(CHANNELS, FS),

@@ -39,9 +39,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from physiofm.training import distributed as D
 from physiofm.io import write_csv
 from physiofm.objectives.gather import global_batch
+from physiofm.training import distributed as D
 from physiofm.training.checkpoint import (
     fork_rng,
     load_checkpoint,
