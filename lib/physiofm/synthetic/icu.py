@@ -204,8 +204,8 @@ def _artefacts(rid: str, duration_s: float, rates: art.ArtefactRates, rng: np.ra
     spans = {"dropout": rates.dropout_per_hour, "flatline": rates.flatline_per_hour}
     for ch in ("II", "V"):
         for kind, per_hour in spans.items():
-            spans = art.poisson_events(duration_s, sc * per_hour / 3600, rates.span_s, rng)
-            ev += art.event_rows(rid, kind, ch, *spans)
+            drawn = art.poisson_events(duration_s, sc * per_hour / 3600, rates.span_s, rng)
+            ev += art.event_rows(rid, kind, ch, *drawn)
     ev += art.event_rows(rid, "dropout", "PPG", *art.poisson_events(
         duration_s, sc * rates.ppg_dropout_per_hour / 3600, rates.span_s, rng))
     return mus, mot, ev
