@@ -274,18 +274,8 @@ def render(p: PsgPlan) -> Recording:
     signals = {"F3-M2": eeg, "E1-M2": eog, "Chin1-Chin2": emg, "ECG": ecg_ii}
     signals = {k: v.astype(np.float32) for k, v in signals.items()}
     units = {"F3-M2": "uV", "E1-M2": "uV", "Chin1-Chin2": "uV", "ECG": "mV"}
-    return Recording(
-        p.record_id,
-        p.subject_id,
-        SOURCE,
-        signals,
-        dict.fromkeys(signals, FS),
-        units,
-        0.0,
-        dict(p.attrs),
-        p.epochs.copy(),
-        {"r_peaks_s": p.r[(p.r >= 0) & (p.r < n / FS)]},
-    )
+    return Recording(p.record_id, p.subject_id, SOURCE, signals, dict.fromkeys(signals, FS), units, 0.0,
+                     dict(p.attrs), p.epochs.copy(), {"r_peaks_s": p.r[(p.r >= 0) & (p.r < n / FS)]})
 
 
 def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction: float = 0.03) -> Cohort:
