@@ -143,14 +143,16 @@ def mark_done(path: Path) -> None:
 def cached_frames(folder: Path, config: Any, compute: Callable[[], Mapping[str, pd.DataFrame]]
                   ) -> dict[str, pd.DataFrame]:
     """Tables that are slow to make, kept as ``<folder>/<name>.csv`` for ``config``: read back when the
-    folder holds them for the same config, else made by ``compute()`` and written (indexes kept)."""
+    folder holds them for the same config, else made by ``compute()`` and written (an index is kept unless
+    it is the default range)."""
     folder = Path(folder)
-    if fresh_dir(folder, config):
-        names = read_json(folder / "tables.json")
-        return {n: pd.read_csv(folder / f"{n}.csv", index_col=0) for n in names}
+    if fresh_dir(folder, {"cached_frames": 1, "config": config}):  # the layout's version, then the config
+        indexed = read_json(folder / "tables.json")
+        return {n: pd.read_csv(folder / f"{n}.csv", index_col=0 if i else None) for n, i in indexed.items()}
     tables = dict(compute())
+    indexed = {n: not isinstance(df.index, pd.RangeIndex) for n, df in tables.items()}
     for name, df in tables.items():
-        write_csv(df, folder / f"{name}.csv", index=True)
-    write_json(folder / "tables.json", list(tables))
+        write_csv(df, folder / f"{name}.csv", index=indexed[name])
+    write_json(folder / "tables.json", indexed)
     mark_done(folder)
     return tables
