@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from physiofm.config import ParamsError
+from physiofm.book import build_book
+from physiofm.config import ParamsError, step_context
 from physiofm.paths import PROFILES
+from physiofm.runner import run, summary_table
+from physiofm.training.distributed import init_distributed
+from physiofm.training.run import pretrain_step
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +38,6 @@ def main(argv: list[str] | None = None) -> int:
         return _pretrain(args)
 
     if args.command == "run":
-        from physiofm.runner import run, summary_table
-
         try:
             outcomes = run(args.profile, args.only, args.force, args.data_root)
         except (ParamsError, ValueError, FileNotFoundError) as e:
@@ -44,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + summary_table(outcomes))
         failed = [o for o in outcomes if o.status in ("failed", "blocked")]
         return 1 if failed else 0
-
-    from physiofm.book import build_book
 
     try:
         index = build_book(args.profile)
@@ -57,10 +57,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _pretrain(args: argparse.Namespace) -> int:
-    from physiofm.config import step_context
-    from physiofm.training.distributed import init_distributed
-    from physiofm.training.run import pretrain_step
-
     ctx = step_context(args.paper, "pretrain", args.profile, args.params_file, args.artifacts)
     results = pretrain_step(ctx, args.method, args.seed)
     if init_distributed().is_main:

@@ -37,6 +37,7 @@ from tqdm.auto import tqdm
 from physiofm.io import read_arrays, write_arrays, write_dir, write_json, write_parquet
 from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training.checkpoint import file_sha256, state_dict_sha256
+from physiofm.training.run import load_method
 
 
 # ------------------------------------------------------------------------------------------------ cache
@@ -257,8 +258,6 @@ def embed_runs(jobs: Mapping[str, Mapping[int, tuple]], data: SegmentDataset, ca
     initialised with the init seed). Returns name -> probe seed -> {embedding name: (N, D)} and writes
     ``cache_dir/manifest.json`` (name -> seed -> cache key); entries of older checkpoints are deleted.
     """
-    from physiofm.training.run import load_method
-
     out: dict[str, dict[int, dict]] = {}
     manifest: dict[str, dict[int, str]] = {}
     done: dict[tuple, tuple[dict, str]] = {}

@@ -30,7 +30,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from physiofm import datasets, methods
 from physiofm.config import Section
+from physiofm.evaluation.tasks import Task
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -101,11 +103,9 @@ class MethodChoice(Section):
 
     @model_validator(mode="after")
     def _known(self) -> MethodChoice:
-        from physiofm.methods import config_class, names
-
-        if self.method not in names():
-            raise ValueError(f"unknown method {self.method!r}; registered: {names()}")
-        cls = config_class(self.method)
+        if self.method not in methods.names():
+            raise ValueError(f"unknown method {self.method!r}; registered: {methods.names()}")
+        cls = methods.config_class(self.method)
         known = set(getattr(cls, "__dataclass_fields__", {}))
         unknown = sorted(set(self.config) - known)
         if unknown:
@@ -204,11 +204,9 @@ class RegistrySource(Section):
 
     @model_validator(mode="after")
     def _registered(self) -> RegistrySource:
-        from physiofm.datasets import names
-
-        if self.dataset not in names():
+        if self.dataset not in datasets.names():
             raise ValueError(f"{self.dataset!r} is not a physiofm.datasets registry name "
-                             f"({', '.join(names())})")
+                             f"({', '.join(datasets.names())})")
         return self
 
 
@@ -249,9 +247,7 @@ class TaskSection(Section):
             raise ValueError(f"task {self.name}: 'positive' only makes sense for kind 'binary'")
         return self
 
-    def task(self, store: str):
-        from physiofm.evaluation.tasks import Task
-
+    def task(self, store: str) -> Task:
         columns = (self.target,) if isinstance(self.target, str) else tuple(self.target)
         return Task(self.name, self.kind, columns, store=store, inputs=self.inputs, rows=self.rows,
                     where=self.where, positive=None if self.positive is None else tuple(self.positive),

@@ -19,14 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from physiofm import datasets
 from physiofm.recording import Recording, RecordingSet
 from physiofm.sections import CohortSection, RegistrySource, SyntheticSource, UnavailableSource
+from physiofm.synthetic import ArtefactRates, icu_cohort
 
 
 def cohort(c: CohortSection, n_subjects: int | None = None):
     """The :class:`~physiofm.synthetic.Cohort` of a cohort section (optionally with fewer subjects)."""
-    from physiofm.synthetic import ArtefactRates, icu_cohort
-
     rates = ArtefactRates(mains_hz=float(c.mains_hz), scale=c.artefact_scale)
     return icu_cohort(n_subjects or c.n_subjects, c.seed, duration_s=c.duration_s, v_lead=c.v_lead,
                       alarms_per_hour=c.alarms_per_hour, artefacts=rates)
@@ -34,12 +34,10 @@ def cohort(c: CohortSection, n_subjects: int | None = None):
 
 def load_dataset(spec: RegistrySource, data_root: Path | None) -> RecordingSet:
     """``physiofm.datasets.load(spec.dataset, data_root / spec.subdir, **spec.options)``."""
-    from physiofm.datasets import load
-
     if data_root is None:
         raise ValueError(f"source {spec.name!r} reads dataset {spec.dataset!r} from disk: run with "
                          f"--data-root pointing at the folder that holds {spec.subdir!r}")
-    return load(spec.dataset, Path(data_root) / spec.subdir, **spec.options)
+    return datasets.load(spec.dataset, Path(data_root) / spec.subdir, **spec.options)
 
 
 class _Renamed:

@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from physiofm.anyppg.tasks import PROBE_TASKS
 from physiofm.config import PaperParams, Section
 from physiofm.sections import (
     EncoderSection,
@@ -86,8 +87,6 @@ class ProbeTaskSpec(TaskSection):
     @field_validator("analogue_of")
     @classmethod
     def _paper_tasks(cls, v: list[str]) -> list[str]:
-        from physiofm.anyppg.tasks import PROBE_TASKS
-
         known = {t.id for t in PROBE_TASKS}
         bad = [x for x in v if x not in known]
         if bad:

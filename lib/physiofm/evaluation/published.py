@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from physiofm.paths import repo_root
+
 KEYS = ("method", "task", "probe", "metric")
 
 
@@ -69,8 +71,6 @@ def load_published(path: Path, table: str | None = None) -> pd.DataFrame:
 
 def published_path(paper: str) -> Path:
     """``params/published/<paper>.yaml`` of this checkout."""
-    from physiofm.paths import repo_root
-
     return repo_root() / "params" / "published" / f"{paper}.yaml"
 
 

@@ -35,6 +35,7 @@ from physiofm.splits import read_splits, split_table, write_splits
 from physiofm.store import SegmentStore, build_store
 from physiofm.syneco.params import DataStep, DownstreamSource, PreprocessSection
 from physiofm.syneco.tasks import synthetic_labels
+from physiofm.synthetic import proofs
 
 # Channel group -> names a record may use for it: the loaders' canonical names first, then the
 # synthetic cohort's ("II", "V", "PPG") and common monitor labels. A 12-lead ECG has no "V" channel,
@@ -194,8 +195,6 @@ def structure_proofs(p: DataStep, out: Path) -> dict[str, pd.DataFrame]:
     """:mod:`physiofm.synthetic.proofs` on the first ``p.proofs.records`` records of the downstream cohort:
     detected vs latent heart rate, measured vs latent pulse-transit time, and the hand-made-feature
     classifier per channel set and label (kept in ``out/proofs/``, reused while the cohort is the same)."""
-    from physiofm.synthetic import proofs
-
     def compute() -> dict[str, pd.DataFrame]:
         cohort = sources.cohort(p.downstream_cohort).head(p.proofs.records)
         return {"heart_rate": proofs.heart_rate_agreement(cohort), "ptt": proofs.ptt_agreement(cohort),

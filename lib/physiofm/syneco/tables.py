@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from physiofm import splits as splits_module
 from physiofm.evaluation import published_vs_ours
 from physiofm.evaluation.published import load_published, published_path
 from physiofm.io import write_csv
@@ -174,9 +175,7 @@ def table_b(path: Path | None = None) -> pd.DataFrame:
 def split_counts(store, splits: pd.DataFrame, out: Path) -> pd.DataFrame:
     """Subjects, records, segments and hours per source and split of the pretraining store (Table B's
     layout), written to ``out/splits_table.csv``."""
-    from physiofm.splits import split_counts as counts
-
-    table = counts(splits, {"pretrain": store.index}, segment_s=10.0)
+    table = splits_module.split_counts(splits, {"pretrain": store.index}, segment_s=10.0)
     write_csv(table, Path(out) / "splits_table.csv")
     return table
 

@@ -37,6 +37,7 @@ from torch import nn
 
 from physiofm import methods
 from physiofm.io import fresh_dir, mark_done, read_json, write_csv, write_json
+from physiofm.runtime import resolve_device
 from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
 from physiofm.splits import read_splits, split_rows
@@ -209,8 +210,6 @@ def pretrain_step(ctx, names: Sequence[str] | None = None,
     optionally ``methods`` (the runs it trains; default all) and ``seeds`` (default ``[shared.seed]``);
     the data step wrote ``stores/`` and ``splits.parquet``.
     """
-    from physiofm.runtime import resolve_device
-
     step, shared = ctx.params, ctx.shared
     names = list(names or getattr(step, "methods", None) or shared.methods)
     seeds = list(seeds or getattr(step, "seeds", None) or [shared.seed])
