@@ -274,12 +274,9 @@ def _vt_waves(p: IcuPlan, rng: np.random.Generator) -> list[ecg.Wave]:
     return ecg.ectopic_waves(rv, rrv, dipole.VT_DIRECTIONS[p.index % 3], 1.6, rng)
 
 
-def render(p: IcuPlan) -> Recording:
-    """Signals of one planned ICU record (mV for ECG, normalised units for PPG)."""
-    rng = rng_for(p.seed, "icu", p.index, "render")
+def _ecg_leads(p: IcuPlan, rr: np.ndarray, n: int, rng: np.random.Generator) -> tuple[dict, tuple[str, ...]]:
+    """Noise-free ECG leads (mV) from the beats: sinus or AF beats, VT runs, AF's fibrillatory waves."""
     a = p.attrs
-    n_e, n_p = int(p.duration_s * ECG_FS), int(p.duration_s * PPG_FS)
-    rr = np.diff(p.r, prepend=p.r[0] - 60 / a["hr_rest"])
     sup = ~p.vt
     gain = 1 + 0.05 * np.sin(2 * np.pi * 0.25 * p.r + p.index)
     waves = ecg.beat_waves(
@@ -287,51 +284,58 @@ def render(p: IcuPlan) -> Recording:
     )
     if p.vt.any():
         waves += _vt_waves(p, rng)
-    vcg = ecg.render(waves, n_e, ECG_FS)
+    vcg = ecg.render(waves, n, ECG_FS)
     if a["af"]:
-        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * ecg.fibrillatory_waves(n_e, ECG_FS, rng)[None, :]
+        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * ecg.fibrillatory_waves(n, ECG_FS, rng)[None, :]
     twelve = [x for x in p.leads if x in dipole.LEADS_12 and x not in ("II", p.v_lead)]
     names = ("II", p.v_lead, *twelve)
-    volts = ecg.vcg_to_leads(vcg, names)
+    return ecg.vcg_to_leads(vcg, names), names
 
-    # PPG: one pulse per beat a PTT after the R peak; VT beats barely perfuse.
+
+def _ppg(p: IcuPlan, rr: np.ndarray, act_idx: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """PPG (normalised units): one pulse per beat a PTT after the R peak (VT beats barely perfuse), the
+    respiratory baseline, motion at the cadence of the block's activity, motion bursts, white noise."""
+    a = p.attrs
     age_n = (a["age"] - 20) / 70
     amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(
         p.vt, 0.12, 1.0
     )
-    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n_p, PPG_FS)
-    rates = p.rates
-    t_p = np.arange(n_p) / PPG_FS
+    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n, PPG_FS)
+    t_p = np.arange(n) / PPG_FS
     pw += 0.08 * np.sin(2 * np.pi * 0.25 * t_p + rng.uniform(0, 6.3))  # respiratory baseline
-    # Activity motion: continuous, at the cadence of the block's activity.
-    act_idx = p.blocks["activity"].map({x: i for i, x in enumerate(ACTIVITIES)}).to_numpy()
     b_p = np.clip((t_p // p.blocks["duration"].iloc[0]).astype(int), 0, len(act_idx) - 1)
     motion_amp = _ACT_MOTION[act_idx][b_p]
     if motion_amp.any():
         cad = _ACT_CADENCE[act_idx][b_p]
-        mot = np.sin(2 * np.pi * np.cumsum(cad) / PPG_FS) + 0.5 * art._lowpass_noise(n_p, PPG_FS, 3.0, rng)
+        mot = np.sin(2 * np.pi * np.cumsum(cad) / PPG_FS) + 0.5 * art._lowpass_noise(n, PPG_FS, 3.0, rng)
         pw += np.convolve(motion_amp, np.ones(125) / 125, mode="same") * mot
-    pw += art.bursts(n_p, PPG_FS, *p.motion_events, (0.3, 5.0), rng)
-    pw += rates.white_mv * 2 * rng.standard_normal(n_p)
+    pw += art.bursts(n, PPG_FS, *p.motion_events, (0.3, 5.0), rng)
+    return pw + p.rates.white_mv * 2 * rng.standard_normal(n)
 
+
+def _noisy_ecg(p: IcuPlan, volts: dict, names: tuple[str, ...], act_idx: np.ndarray, n: int,
+               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The leads with baseline wander, mains, white and muscle noise, false-alarm bursts, dropouts and
+    flatlines; lead II and the V lead under the monitor's names ``II`` and ``V``."""
+    rates = p.rates
     bw_amp, pl_amp = rng.uniform(*rates.baseline_mv), rng.uniform(*rates.powerline_mv)
     act_emg = np.repeat(_ACT_MUSCLE[act_idx], int(p.blocks["duration"].iloc[0] * ECG_FS))
-    act_emg = np.pad(act_emg, (0, max(0, n_e - act_emg.size)))[:n_e]
+    act_emg = np.pad(act_emg, (0, max(0, n - act_emg.size)))[:n]
     fa_noise = None
     if len(p.false_alarms[0]):
         # A VT-like artefact: large 2-6 Hz oscillation with sharp components, in every lead.
-        fa_noise = art.bursts(n_e, ECG_FS, *p.false_alarms, (2.0, 6.0), rng)
-        fa_noise += 0.3 * art.bursts(n_e, ECG_FS, *p.false_alarms, (10.0, 40.0), rng)
+        fa_noise = art.bursts(n, ECG_FS, *p.false_alarms, (2.0, 6.0), rng)
+        fa_noise += 0.3 * art.bursts(n, ECG_FS, *p.false_alarms, (10.0, 40.0), rng)
     pl_phase = rng.uniform(0, 6.3)
-    t_e = np.arange(n_e) / ECG_FS
+    t_e = np.arange(n) / ECG_FS
     mains = pl_amp * np.sin(2 * np.pi * rates.mains_hz * t_e + pl_phase)
     signals: dict[str, np.ndarray] = {}
     ev = p.events
     for name in names:
         x = volts[name].astype(np.float64)
-        x += art.baseline_wander(n_e, ECG_FS, bw_amp, rng) + mains + rates.white_mv * rng.standard_normal(n_e)
-        x += art.bursts(n_e, ECG_FS, *p.muscle, (20.0, 150.0), rng)
-        x += act_emg * rng.standard_normal(n_e)
+        x += art.baseline_wander(n, ECG_FS, bw_amp, rng) + mains + rates.white_mv * rng.standard_normal(n)
+        x += art.bursts(n, ECG_FS, *p.muscle, (20.0, 150.0), rng)
+        x += act_emg * rng.standard_normal(n)
         if fa_noise is not None:
             x += fa_noise * rng.uniform(0.7, 1.3)
         ch = {"II": "II", p.v_lead: "V"}.get(name)
@@ -340,29 +344,29 @@ def render(p: IcuPlan) -> Recording:
                 sel = ev[(ev["kind"] == kind) & (ev["channel"] == ch)]
                 art.blank(x, ECG_FS, sel["onset"].to_numpy(), sel["duration"].to_numpy(), mode)
         signals[ch or name] = x.astype(np.float32)
-    if twelve:
+    return signals
+
+
+def render(p: IcuPlan) -> Recording:
+    """Signals of one planned ICU record (mV for ECG, normalised units for PPG)."""
+    rng = rng_for(p.seed, "icu", p.index, "render")
+    n_e, n_p = int(p.duration_s * ECG_FS), int(p.duration_s * PPG_FS)
+    rr = np.diff(p.r, prepend=p.r[0] - 60 / p.attrs["hr_rest"])
+    volts, names = _ecg_leads(p, rr, n_e, rng)
+    act_idx = p.blocks["activity"].map({x: i for i, x in enumerate(ACTIVITIES)}).to_numpy()
+    pw = _ppg(p, rr, act_idx, n_p, rng)
+    signals = _noisy_ecg(p, volts, names, act_idx, n_e, rng)
+    if len(names) > 2:
         signals[p.v_lead] = signals["V"]  # the monitor's V channel is that chest lead
-    sel = ev[(ev["kind"] == "dropout") & (ev["channel"] == "PPG")]
+    sel = p.events[(p.events["kind"] == "dropout") & (p.events["channel"] == "PPG")]
     art.blank(pw, PPG_FS, sel["onset"].to_numpy(), sel["duration"].to_numpy(), "nan")
     signals["PPG"] = pw.astype(np.float32)
     fs = {c: (PPG_FS if c == "PPG" else ECG_FS) for c in signals}
     units = {c: ("NU" if c == "PPG" else "mV") for c in signals}
-    return Recording(
-        p.record_id,
-        p.subject_id,
-        SOURCE,
-        signals,
-        fs,
-        units,
-        0.0,
-        dict(p.attrs),
-        p.blocks.copy(),
-        {
-            "v_lead": p.v_lead,
-            "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)],
-            "ptt_threshold_ms": PTT_THRESHOLD_MS,
-        },
-    )
+    meta = {"v_lead": p.v_lead, "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)],
+            "ptt_threshold_ms": PTT_THRESHOLD_MS}
+    return Recording(p.record_id, p.subject_id, SOURCE, signals, fs, units, 0.0, dict(p.attrs),
+                     p.blocks.copy(), meta)
 
 
 def _task(kind: str, level: str, column: str) -> dict:
