@@ -35,6 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from physiofm.io import read_arrays, write_arrays, write_dir, write_json, write_parquet
+from physiofm.parallel import parallel_map
 from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training.checkpoint import file_sha256, state_dict_sha256
 from physiofm.training.run import load_method
@@ -250,32 +251,44 @@ MANIFEST = "manifest.json"
 def embed_runs(jobs: Mapping[str, Mapping[int, tuple]], data: SegmentDataset, cache_dir: Path, *,
                batch_size: int, device: str | torch.device = "cpu",
                inputs: Mapping[str, Sequence[str]] | None = None, keys: Sequence[str] = (),
-               stand_in: Mapping[str, tuple[str, int]] | None = None) -> dict[str, dict[int, dict]]:
+               stand_in: Mapping[str, tuple[str, int]] | None = None,
+               workers: int = 1) -> dict[str, dict[int, dict]]:
     """Embeddings of ``data`` by every pretrained run, through the cache.
 
     ``jobs``: name -> {probe seed: (MethodChoice, encoder section, checkpoint or None, init seed)}; a run
     that serves several probe seeds is embedded once (a checkpoint of None is the untrained method,
-    initialised with the init seed). Returns name -> probe seed -> {embedding name: (N, D)} and writes
+    initialised with the init seed); distinct runs are embedded over ``workers`` processes (on the CPU).
+    Returns name -> probe seed -> {embedding name: (N, D)} and writes
     ``cache_dir/manifest.json`` (name -> seed -> cache key); entries of older checkpoints are deleted.
     """
-    out: dict[str, dict[int, dict]] = {}
-    manifest: dict[str, dict[int, str]] = {}
-    done: dict[tuple, tuple[dict, str]] = {}
+    def job(choice, ckpt, init_seed) -> tuple:  # a run that serves several probe seeds is embedded once
+        return id(choice), str(ckpt), init_seed if ckpt is None else None
+
+    distinct: dict[tuple, tuple] = {}
     for name, by_seed in jobs.items():
-        out[name], manifest[name] = {}, {}
-        for seed, (choice, encoder, ckpt, init_seed) in by_seed.items():
-            job = (id(choice), str(ckpt), init_seed if ckpt is None else None)
-            if job not in done:
-                method = load_method(choice, encoder, ckpt, seed=init_seed, device=device)
-                done[job] = cached_embeddings(method, ckpt, data, cache_dir, batch_size=batch_size,
-                                              inputs=inputs, keys=keys, stand_in=stand_in,
-                                              desc=f"embed {name}")
-            out[name][seed], manifest[name][seed] = done[job]
+        for choice, encoder, ckpt, init_seed in by_seed.values():
+            kw = dict(batch_size=batch_size, inputs=inputs, keys=keys, stand_in=stand_in,
+                      desc=f"embed {name}")
+            distinct.setdefault(job(choice, ckpt, init_seed),
+                                (choice, encoder, ckpt, init_seed, device, data, cache_dir, kw))
+    n = workers if str(device) == "cpu" else 1
+    done = dict(zip(distinct, parallel_map(_embed_job, distinct.values(), n, desc="embed runs")))
+    out: dict[str, dict[int, dict]] = {name: {} for name in jobs}
+    manifest: dict[str, dict[int, str]] = {name: {} for name in jobs}
+    for name, by_seed in jobs.items():
+        for seed, (choice, _, ckpt, init_seed) in by_seed.items():
+            out[name][seed], manifest[name][seed] = done[job(choice, ckpt, init_seed)]
     keep = {k for m in manifest.values() for k in m.values()}
     for stale in (p for p in Path(cache_dir).iterdir() if p.is_dir() and p.name not in keep):
         shutil.rmtree(stale, ignore_errors=True)
     write_json(Path(cache_dir) / MANIFEST, manifest)
     return out
+
+
+def _embed_job(choice, encoder, ckpt: Path | None, init_seed: int, device, data: SegmentDataset,
+               cache_dir: Path, kw: Mapping) -> tuple[dict[str, np.ndarray], str]:
+    method = load_method(choice, encoder, ckpt, seed=init_seed, device=device)
+    return cached_embeddings(method, ckpt, data, cache_dir, **kw)
 
 
 def read_run_embeddings(cache_dir: Path) -> dict[str, dict[int, dict[str, np.ndarray]]]:

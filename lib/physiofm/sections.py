@@ -50,6 +50,9 @@ class RuntimeSection(Section):
 
     torch_threads: int | None = Field(default=None, ge=1, le=256)  # torch + BLAS threads; None: defaults
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Worker processes for independent runs, embeddings and probes (physiofm.parallel): the same numbers as
+    # one after another, in less time when cores are free. 1: all in the notebook's own process.
+    workers: int = Field(default=1, ge=1, le=64)
 
 
 # ---------------------------------------------------------------------------------------------- encoder

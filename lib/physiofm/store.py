@@ -99,6 +99,10 @@ class SegmentStore:
     def __len__(self) -> int:
         return len(self.index)
 
+    def __getstate__(self) -> dict:
+        """Pickled without its open memory maps: a worker process opens its own."""
+        return {**self.__dict__, "_mm": {}}
+
     def __repr__(self) -> str:
         shapes = {g: tuple(m["shape"]) for g, m in self.groups.items()}
         return f"SegmentStore({str(self.root)!r}, {len(self)} segments, groups={shapes})"

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from physiofm.anyppg.params import ProbeTaskSpec, ProbingParams, RetrievalParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, probe_task
@@ -36,6 +35,7 @@ from physiofm.evaluation.protocol import nested_cv_probe
 from physiofm.evaluation.published import load_published
 from physiofm.evaluation.results import cached_results
 from physiofm.evaluation.tasks import label_table
+from physiofm.parallel import parallel_map
 from physiofm.sections import EncoderSection, MethodChoice
 from physiofm.splits import split_rows
 from physiofm.store import SegmentDataset, SegmentStore
@@ -153,10 +153,10 @@ def table2(results: pd.DataFrame, published_yaml: Path, method: str = "AnyPPG") 
 
 # -------------------------------------------------------------------------------------------- probing
 def probe_features(jobs: Mapping[str, Mapping[int, tuple]], store: SegmentStore, cache_dir: Path,
-                   batch_size: int) -> dict[str, np.ndarray]:
+                   batch_size: int, workers: int = 1) -> dict[str, np.ndarray]:
     """Method -> (N, feature_dim) frozen PPG-encoder features of every segment of a probe store (cached)."""
     data = SegmentDataset(store, groups=("ppg",))
-    emb = embed_runs(jobs, data, cache_dir, batch_size=batch_size, inputs={"ppg": ("ppg",)})
+    emb = embed_runs(jobs, data, cache_dir, batch_size=batch_size, inputs={"ppg": ("ppg",)}, workers=workers)
     return {m: next(iter(by_seed.values()))["in:ppg"] for m, by_seed in emb.items()}
 
 
@@ -177,17 +177,18 @@ def _probe_rows(X: np.ndarray, labels: pd.DataFrame, task: ProbeTaskSpec, params
 
 def run_probing(jobs: Mapping[str, Mapping[int, tuple]], probe_stores: Mapping[str, SegmentStore],
                 tasks: Mapping[str, Sequence[ProbeTaskSpec]], params: ProbingParams, out: Path, seed: int,
-                progress: bool = True) -> pd.DataFrame:
+                workers: int = 1) -> pd.DataFrame:
     """Every (method, probe set, task) nested CV plus the chance reference (a constant feature); tidy
-    results. Each (method, set, task) result is kept in ``out/probes/`` under a hash of what it depends on
-    (features, labels, params), so a rerun only computes what changed."""
-    frames = []
+    results, the nested CVs over ``workers`` processes. Each (method, set, task) result is kept in
+    ``out/probes/`` under a hash of what it depends on (features, labels, params), so a rerun only computes
+    what changed."""
+    cached = []
     for set_name, store in probe_stores.items():
-        feats = probe_features(jobs, store, Path(out) / "features" / set_name, params.embed_batch_size)
+        cache = Path(out) / "features" / set_name
+        feats = probe_features(jobs, store, cache, params.embed_batch_size, workers)
         feats["chance"] = np.zeros((len(store), 1), np.float32)
         labels = label_table(store.index)
-        todo = [(m, t) for m in [*jobs, "chance"] for t in tasks[set_name]]
-        for method, task in tqdm(todo, desc=f"probes {set_name}", disable=not progress):
+        for method, task in [(m, t) for m in [*jobs, "chance"] for t in tasks[set_name]]:
             X = feats[method]
             fkey = "constant" if method == "chance" else hashlib.sha256(X.tobytes()).hexdigest()[:16]
             config = hashlib.sha256(json.dumps(
@@ -195,8 +196,9 @@ def run_probing(jobs: Mapping[str, Mapping[int, tuple]], probe_stores: Mapping[s
                 sort_keys=True).encode()).hexdigest()[:16]
             label = CHANCE if method == "chance" else METHOD_LABELS[method]
             compute = functools.partial(_probe_rows, X, labels, task, params, seed, label, set_name)
-            frames.append(cached_results(Path(out) / "probes" / method / set_name / f"{task.name}.parquet",
-                                         config, compute))
+            path = Path(out) / "probes" / method / set_name / f"{task.name}.parquet"
+            cached.append((path, config, compute))
+    frames = parallel_map(cached_results, cached, workers, desc="probes")
     return results_frame(pd.concat(frames, ignore_index=True))
 
 

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from tqdm.auto import tqdm
 
 from physiofm.embeddings import subject_means
 from physiofm.evaluation.metrics import UndefinedMetricWarning
@@ -34,6 +33,7 @@ from physiofm.evaluation.probes import evaluate_probe
 from physiofm.evaluation.results import results_frame
 from physiofm.evaluation.subsample import label_fraction_indices, low_incidence_indices
 from physiofm.evaluation.tasks import Task, task_rows, task_targets
+from physiofm.parallel import parallel_map
 
 
 # ---------------------------------------------------------------------------------------------- samples
@@ -176,20 +176,25 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
 
 
 def holdout_probes(embeddings: Mapping[str, Mapping], labels: pd.DataFrame, jobs: Iterable[tuple[str, Task]],
-                   *, seeds: Sequence[int], **kwargs) -> pd.DataFrame:
+                   *, seeds: Sequence[int], workers: int = 1, **kwargs) -> pd.DataFrame:
     """:func:`holdout_probe` for every (method, task) job the method has a representation for
-    (``in:<task inputs>``). ``embeddings``: method -> {name: (N, D)}, or method -> {seed: {name: (N, D)}}
-    with one entry per probe seed."""
+    (``in:<task inputs>``), over ``workers`` processes. ``embeddings``: method -> {name: (N, D)}, or
+    method -> {seed: {name: (N, D)}} with one entry per probe seed."""
     def view(method: str, name: str):
         emb = embeddings[method]
         if all(isinstance(k, int | np.integer) for k in emb):
             return {s: e[name] for s, e in emb.items()} if all(name in e for e in emb.values()) else None
         return emb.get(name)
 
-    parts = []
-    for m, t in tqdm([(m, t) for m, t in jobs if view(m, f"in:{t.inputs}") is not None], desc="probe"):
-        parts.append(holdout_probe(view(m, f"in:{t.inputs}"), labels, t, method=m, seeds=seeds, **kwargs))
+    items = [(view(m, f"in:{t.inputs}"), labels, t, m, seeds, kwargs) for m, t in jobs]
+    items = [it for it in items if it[0] is not None]
+    parts = parallel_map(_probe_job, items, workers, desc="probe")
     return results_frame(pd.concat(parts, ignore_index=True))
+
+
+def _probe_job(X, labels: pd.DataFrame, task: Task, method: str, seeds: Sequence[int],
+               kwargs: Mapping) -> pd.DataFrame:
+    return holdout_probe(X, labels, task, method=method, seeds=seeds, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------ nested CV

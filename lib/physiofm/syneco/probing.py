@@ -88,7 +88,8 @@ def embed_all(ctx: StepContext, setup: ProbeSetup) -> dict[str, dict[str, dict[i
         groups = [g for g in ("ecg_ii", "ecg_v", "ppg") if g in store.groups]
         out[name] = embed_runs(jobs, SegmentDataset(store, groups=groups), ctx.out / "embeddings" / name,
                                batch_size=ctx.params.embed_batch_size, device=device, inputs=INPUTS,
-                               stand_in={"ppg": ("ecg_ii", setup.ecg_len)})
+                               stand_in={"ppg": ("ecg_ii", setup.ecg_len)},
+                               workers=ctx.shared.runtime.workers)
     return out
 
 
@@ -127,7 +128,8 @@ def probe_all(ctx: StepContext, setup: ProbeSetup, embeddings: Mapping[str, Mapp
                                         seeds=ctx.shared.probe_seeds, test_fraction=p.test_fraction,
                                         max_segments=p.max_segments_per_subject,
                                         probe_kwargs=p.probe_options(),
-                                        segment_rows=p.segment_rows_per_subject))
+                                        segment_rows=p.segment_rows_per_subject,
+                                        workers=ctx.shared.runtime.workers))
     results = pd.concat(parts, ignore_index=True)
     write_results(results, Path(ctx.out) / "results.parquet")
     return results

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from physiofm.evaluation import results_frame
 from physiofm.evaluation.protocol import holdout_probe
 from physiofm.evaluation.tasks import Task
 from physiofm.io import write_csv
+from physiofm.parallel import parallel_map
 
 # Labels that vary within a subject take their subject-level counterpart when probed per subject.
 SUBJECT_COLUMN = {"hypertensive": "hypertensive_subject", "hr_high": "hr_high_subject"}
@@ -43,11 +43,12 @@ def synergy_tasks(labels: Mapping[str, Sequence[str]], levels: Sequence[str]) ->
 def run(embeddings: Mapping[str, Mapping[int, Mapping[str, np.ndarray]]], labels: pd.DataFrame,
         label_groups: Mapping[str, Sequence[str]], *, levels: Sequence[str], probe: str, seeds: Sequence[int],
         test_fraction: float, max_segments: int, probe_kwargs: Mapping[str, dict],
-        per_channel: Sequence[str] = (), segment_rows: int | None = None) -> pd.DataFrame:
+        per_channel: Sequence[str] = (), segment_rows: int | None = None, workers: int = 1) -> pd.DataFrame:
     """Tidy results with extra columns ``kind`` (information kind), ``label``, ``level`` and ``view``
     ("all": the method's three-channel representation; a channel name: that channel's own embedding, for
     the methods in ``per_channel``, at the first level only). ``embeddings``: method -> probe seed ->
-    representations, as :func:`physiofm.embeddings.read_run_embeddings` gives them."""
+    representations, as :func:`physiofm.embeddings.read_run_embeddings` gives them; the (method, view)
+    jobs run over ``workers`` processes."""
     tasks = synergy_tasks(label_groups, levels)
     jobs = []
     for method, by_seed in embeddings.items():
@@ -57,16 +58,23 @@ def run(embeddings: Mapping[str, Mapping[int, Mapping[str, np.ndarray]]], labels
         if method in per_channel:
             first = [(k, t) for k, t in tasks if t.rows == levels[0]]
             jobs += [(method, k.removeprefix("ch:"), k, first) for k in names if k.startswith("ch:")]
-    parts = []
-    for method, view, key, job_tasks in tqdm(jobs, desc="synergy"):
-        X = {s: e[key] for s, e in embeddings[method].items()}
-        for kind, task in job_tasks:
-            r = holdout_probe(X, labels, task, method=method, probes=[probe], seeds=seeds,
-                              test_fraction=test_fraction, max_segments=max_segments,
-                              probe_kwargs=probe_kwargs, segment_rows=segment_rows)
-            label, level = task.id.split("@")
-            parts.append(r.assign(kind=kind, label=label, level=level, view=view))
+    kwargs = dict(probes=[probe], seeds=seeds, test_fraction=test_fraction, max_segments=max_segments,
+                  probe_kwargs=probe_kwargs, segment_rows=segment_rows)
+    items = [({s: e[key] for s, e in embeddings[method].items()}, labels, method, view, job_tasks, kwargs)
+             for method, view, key, job_tasks in jobs]
+    parts = parallel_map(_view_job, items, workers, desc="synergy")
     return results_frame(pd.concat(parts, ignore_index=True))
+
+
+def _view_job(X: Mapping[int, np.ndarray], labels: pd.DataFrame, method: str, view: str,
+              tasks: Sequence[tuple[str, Task]], kwargs: Mapping) -> pd.DataFrame:
+    """Every label of one (method, view): :func:`holdout_probe` with the kind, label, level and view."""
+    parts = []
+    for kind, task in tasks:
+        r = holdout_probe(X, labels, task, method=method, **kwargs)
+        label, level = task.id.split("@")
+        parts.append(r.assign(kind=kind, label=label, level=level, view=view))
+    return pd.concat(parts, ignore_index=True)
 
 
 def matrix(results: pd.DataFrame, level: str, view: str = "all", metric: str = "auroc",

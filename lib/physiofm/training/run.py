@@ -37,6 +37,7 @@ from torch import nn
 
 from physiofm import methods
 from physiofm.io import fresh_dir, mark_done, read_json, write_csv, write_json
+from physiofm.parallel import parallel_map
 from physiofm.runtime import resolve_device
 from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
@@ -56,10 +57,11 @@ class RunData:
 
     @classmethod
     def open(cls, data_dir: Path) -> RunData:
-        """``<data_dir>/stores/*`` and ``<data_dir>/splits.parquet`` (stores without a split row left out)."""
+        """``<data_dir>/stores/*`` (in name order: the order of a dataset's positions) and
+        ``<data_dir>/splits.parquet``; stores without a split row are left out."""
         splits = read_splits(data_dir)
-        stores = open_stores(Path(data_dir) / "stores")
-        return cls({n: stores[n] for n in dict.fromkeys(splits["store"])}, splits)
+        named = set(splits["store"])
+        return cls({n: s for n, s in open_stores(Path(data_dir) / "stores").items() if n in named}, splits)
 
     def key(self) -> str:
         """Hash of every store's description (shard checksums included) and of the split table."""
@@ -215,5 +217,10 @@ def pretrain_step(ctx, names: Sequence[str] | None = None,
     seeds = list(seeds or getattr(step, "seeds", None) or [shared.seed])
     data = RunData.open(ctx.input("data"))
     device = str(resolve_device(shared.runtime.device))
-    return {n: {s: pretrain(n, shared.methods[n], shared.encoder, step.train, data, ctx.out, s, device)
-                for s in seeds} for n in names}
+    runs = [(n, shared.methods[n], shared.encoder, step.train, data, ctx.out, s, device)
+            for n in names for s in seeds]
+    # Runs are independent: on one machine without torchrun, several train at once in worker processes.
+    workers = 1 if init_distributed().enabled or device != "cpu" else shared.runtime.workers
+    results = parallel_map(pretrain, runs, workers, shared.runtime.torch_threads or 1)
+    done = iter(results)
+    return {n: {s: next(done) for s in seeds} for n in names}
