@@ -27,22 +27,30 @@ def test_profile_validates(profile: str) -> None:
 
 
 def test_paper_profile_pretraining_is_the_papers() -> None:
-    t = _params("paper").steps.pretrain
+    step = _params("paper").steps.pretrain
+    t = step.train
     assert (t.optimizer, t.lr, t.weight_decay, t.schedule) == ("adamw", 5e-4, 1e-2, "cosine")
     assert (t.max_steps, t.warmup_steps, t.grad_clip) == (200_000, 40_000, 1.0)
-    assert (t.batch_size_per_gpu, t.gpus) == (1536, 4)
-    assert t.select == "best_val_loss"
-    assert "anyppg" in t.methods
+    assert (t.batch_size, t.gpus, t.sampler) == (1536, 4, "shuffle")
+    assert "anyppg" in step.methods
 
 
 def test_paper_profile_model_is_full_net1d_anyppg() -> None:
-    m = _params("paper").shared.model
-    enc = m.encoder.model_dump()
+    shared = _params("paper").shared
+    enc = shared.encoder.spec()
+    assert (enc.pop("kind"), enc.pop("preset"), enc.pop("embed_dim")) == ("net1d", "anyppg", None)
     expected = {k: v for k, v in ANYPPG_CONFIG.items() if k in enc}
     assert {k: tuple(v) if isinstance(v, list) else v for k, v in enc.items()} == {
         k: tuple(v) if isinstance(v, list | tuple) else v for k, v in expected.items()}
-    assert set(ANYPPG_CONFIG) - set(enc) == {"in_channels", "use_bn"}  # fixed by Net1D.anyppg itself
-    assert (m.proj_hidden, m.embed_dim, m.init_temperature, m.max_logit_scale) == (512, 256, 0.07, 100.0)
+    assert set(ANYPPG_CONFIG) - set(enc) == {"in_channels", "use_bn"}  # fixed by the anyppg preset itself
+    clip = shared.methods["anyppg"]
+    assert clip.method == "clip" and clip.config["towers"] == ["ppg", "ecg"]
+    c = clip.config
+    assert (c["projector_hidden"], c["embed_dim"], c["init_temperature"], c["max_logit_scale"]) == (
+        512, 256, 0.07, 100.0)
+    # the PPG-only baselines are configs of the registry's simclr / byol: two views of one PPG segment
+    for run in ("simclr", "byol"):
+        assert shared.methods[run].method == run and shared.methods[run].config["pair"] == ["ppg", "ppg"]
 
 
 def test_paper_profile_data_and_evaluation() -> None:
@@ -81,7 +89,7 @@ def test_bad_values_are_named(tmp_path: Path) -> None:
     text = (REPO / "params" / "ci" / "anyppg.yaml").read_text().replace("lr: 5.0e-4", "lr: -1.0")
     bad = tmp_path / "anyppg.yaml"
     bad.write_text(text)
-    with pytest.raises(ParamsError, match=r"steps\.pretrain\.lr"):
+    with pytest.raises(ParamsError, match=r"steps\.pretrain\.train\.lr"):
         load_params(bad)
     text = (REPO / "params" / "paper" / "anyppg.yaml").read_text()
     bad.write_text(text.replace("dataset: mimic3_wave", "dataset: no_such_dataset"))

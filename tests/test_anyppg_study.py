@@ -1,4 +1,5 @@
-"""The AnyPPG study's pipeline glue (physiofm.anyppg.data / evaluate): small, fast checks."""
+"""The AnyPPG study's pipeline glue (physiofm.anyppg.data / evaluate) and the engine pieces it stands on
+(sources, stores, the split table, the multi-store dataset, task targets): small, fast checks."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import pandas as pd
 import pytest
 import torch
 
+from physiofm import sources
 from physiofm.anyppg import data, evaluate
-from physiofm.anyppg.params import ProbeTaskSpec, RetrievalParams, SyntheticSource
+from physiofm.anyppg.params import ProbeTaskSpec, RetrievalParams
 from physiofm.evaluation import retrieval_metrics
+from physiofm.evaluation.tasks import label_table, task_rows, task_targets
 from physiofm.preprocess import AnyPPGPreprocess
+from physiofm.sections import SyntheticSource
+from physiofm.splits import split_rows, split_table
+from physiofm.store import SegmentDataset, build_store
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,59 +44,78 @@ def test_aggregates_weight_by_samples() -> None:
     assert out["aggregate_macro"] == pytest.approx(0.5)
 
 
-def test_task_labels() -> None:
+def _targets(index: pd.DataFrame, spec: ProbeTaskSpec):
+    labels = label_table(index.assign(subject_id="s"))
+    rows = task_rows(labels, spec.task("x"))
+    y, classes = task_targets(rows, spec.task("x"))
+    return y, labels["row"].isin(rows["row"]).to_numpy(), classes
+
+
+def test_task_targets() -> None:
     index = pd.DataFrame({"activity": ["rest", "walking", None, "cycling"], "hr": [60.0, np.nan, 80.0, 90.0],
                           "af": [0, 1, 1, np.nan]})
-    y, ok, _ = evaluate.task_labels(index, ProbeTaskSpec(name="hr", target="hr", kind="regression"))
+    y, ok, _ = _targets(index, ProbeTaskSpec(name="hr", target="hr", kind="regression"))
     assert ok.tolist() == [True, False, True, True] and y[0] == 60.0
     spec = ProbeTaskSpec(name="ex", target="activity", kind="binary", positive=["walking", "cycling"])
-    y, ok, _ = evaluate.task_labels(index, spec)
-    assert y[ok].tolist() == [0, 1, 1]
+    y, ok, _ = _targets(index, spec)
+    assert y.tolist() == [0, 1, 1]
     spec = ProbeTaskSpec(name="act", target="activity", kind="multiclass")
-    y, ok, classes = evaluate.task_labels(index, spec)
-    assert classes == ["cycling", "rest", "walking"] and y[ok].tolist() == [1, 2, 0]
-    y, ok, _ = evaluate.task_labels(index, ProbeTaskSpec(name="af", target="af", kind="binary"))
-    assert y[ok].tolist() == [0, 1, 1]
-    with pytest.raises(KeyError, match="no column 'nope'"):
-        evaluate.task_labels(index, ProbeTaskSpec(name="x", target="nope", kind="binary"))
+    y, ok, classes = _targets(index, spec)
+    assert classes == ["cycling", "rest", "walking"] and y.tolist() == [1, 2, 0]
+    y, ok, _ = _targets(index, ProbeTaskSpec(name="af", target="af", kind="binary"))
+    assert y.tolist() == [0, 1, 1]
+    with pytest.raises(KeyError, match="'nope'"):
+        _targets(index, ProbeTaskSpec(name="x", target="nope", kind="binary"))
 
 
 def test_sources_are_renamed_apart() -> None:
     spec = dict(kind="synthetic_icu", n_subjects=2, seed=0, duration_s=20.0, artefact_scale=0.0, mains_hz=50,
                 alarms_per_hour=0.0)
-    a = data.synthetic_recordings(SyntheticSource(name="src_a", **spec))
-    b = data.synthetic_recordings(SyntheticSource(name="src_b", **spec))
+    a = sources.recordings(SyntheticSource(name="src_a", **spec))
+    b = sources.recordings(SyntheticSource(name="src_b", **spec))
     assert set(a.records["subject_id"]).isdisjoint(b.records["subject_id"])
     rec = a[1]
     assert rec.source == "src_a" and rec.subject_id.startswith("src_a/")
     assert rec.record_id == a.records.iloc[1]["record_id"]
 
 
-def test_stores_splits_and_pair_batches(tmp_path: Path) -> None:
-    spec = SyntheticSource(kind="synthetic_icu", name="s", n_subjects=10, seed=3, duration_s=30.0,
-                           artefact_scale=0.0, mains_hz=50, alarms_per_hour=0.0)
-    cfg = AnyPPGPreprocess(ppg=("PPG",), ecg=("II",), sqi=False)
-    recs = data.synthetic_recordings(spec)
+def test_stores_splits_and_multi_store_batches(tmp_path: Path) -> None:
     import functools
 
     from physiofm.preprocess import anyppg_segments
 
-    store = data.build_store(tmp_path / "s", recs, functools.partial(anyppg_segments, cfg=cfg), {"v": 1},
-                             subjects_per_shard=4, workers=1, progress=False)
+    cfg = AnyPPGPreprocess(ppg=("PPG",), ecg=("II",), sqi=False)
+    stores = {}
+    for name, seed in (("s", 3), ("t", 4)):
+        spec = SyntheticSource(kind="synthetic_icu", name=name, n_subjects=10, seed=seed, duration_s=30.0,
+                               artefact_scale=0.0, mains_hz=50, alarms_per_hour=0.0)
+        stores[name] = build_store(tmp_path / name, sources.recordings(spec),
+                                   functools.partial(anyppg_segments, cfg=cfg), {"v": 1},
+                                   subjects_per_shard=4, workers=1, progress=False)
+    store = stores["s"]
     assert store.groups["ppg"]["shape"] == [1, 1250] and len(store) == 30
     assert store.index["subject_id"].str.startswith("s/").all()
-    splits = data.make_splits({"s": store}, (0.8, 0.1, 0.1), seed=0)
-    per = splits.groupby("split")["subject_id"].nunique()
+    splits = split_table({n: s.index for n, s in stores.items()}, (0.8, 0.1, 0.1), seed=0)
+    per = splits[splits["store"] == "s"].groupby("split")["subject_id"].nunique()
     assert per.to_dict() == {"test": 1, "train": 8, "val": 1}
-    ds = data.PairDataset({"s": store}, data.split_rows(splits, "test", ["s"]))
-    batch = ds[[2, 0, 1]]
-    rows = data.split_rows(splits, "test", ["s"])["s"]
-    assert torch.equal(batch["ecg"][1], torch.from_numpy(store.read([rows[0]])["ecg"][0]))
-    assert batch["ppg"].shape == (3, 1, 1250)
+    assert set(splits["source"]) == {"s", "t"}
+    rows = split_rows(splits, "test")
+    ds = SegmentDataset(stores, rows, groups=("ppg", "ecg"))
+    assert len(ds) == len(rows["s"]) + len(rows["t"]) and list(ds.names) == ["s", "t"]
+    last = len(ds) - 1  # the last test row of store "t", asked before rows of store "s"
+    batch = ds[[2, last, 0, 1]]
+    assert torch.equal(batch["ecg"][0], torch.from_numpy(store.read([rows["s"][2]])["ecg"][0]))
+    assert torch.equal(batch["ppg"][1], torch.from_numpy(stores["t"].read([rows["t"][-1]])["ppg"][0]))
+    assert batch["ppg"].shape == (4, 1, 1250) and list(ds.source_of(np.array([0, last]))) == ["s", "t"]
     # a rebuild with the same config reuses the store, another config rebuilds it
-    again = data.build_store(tmp_path / "s", recs, functools.partial(anyppg_segments, cfg=cfg), {"v": 1},
-                             subjects_per_shard=4, workers=1, progress=False)
+    spec = SyntheticSource(kind="synthetic_icu", name="s", n_subjects=10, seed=3, duration_s=30.0,
+                           artefact_scale=0.0, mains_hz=50, alarms_per_hour=0.0)
+    again = build_store(tmp_path / "s", sources.recordings(spec), functools.partial(anyppg_segments, cfg=cfg),
+                        {"v": 1}, subjects_per_shard=4, workers=1, progress=False)
     assert again.meta == store.meta
+    other = build_store(tmp_path / "s", sources.recordings(spec), functools.partial(anyppg_segments, cfg=cfg),
+                        {"v": 2}, subjects_per_shard=4, workers=1, progress=False)
+    assert other.meta["config"] == {"v": 2}
 
 
 def test_ppg_segments_resample_any_rate() -> None:

@@ -54,17 +54,19 @@ def test_published_vs_ours(tmp_path):
     yml = tmp_path / "syneco.yaml"
     yml.write_text(
         textwrap.dedent("""
-        paper: syneco
-        source: Table 1
-        levels: [method, task]
-        fixed: {probe: lr, metric: auroc}
-        values:
-          SyneCo: {ptbxl_super5: 0.842, georgia: 0.835}
-          BYOL: {ptbxl_super5: 0.840, georgia: 0.837}
+        meta: {paper: syneco, source: Table 1}
+        table_1:
+          ptbxl_super5:
+            SyneCo: {auroc: 0.842}
+            BYOL: {auroc: 0.840}
+          georgia:
+            SyneCo: {auroc: 0.835}
+            BYOL: {auroc: 0.837}
     """)
     )
-    pub = load_published(yml)
-    assert len(pub) == 4 and set(pub.columns) >= {"method", "task", "probe", "metric", "value", "paper"}
+    pub = load_published(yml, "table_1")
+    assert len(pub) == 4 and set(pub.columns) == {"table", "method", "task", "metric", "value"}
+    assert load_published(yml).equals(pub)  # every table but meta
     numeric = published_vs_ours(pub, _ours(), render=False).set_index(["method", "task"])
     row = numeric.loc[("SyneCo", "ptbxl_super5")]
     assert row["ours_mean"] == pytest.approx(0.84) and row["ours_std"] == pytest.approx(0.01)
@@ -76,6 +78,8 @@ def test_published_vs_ours(tmp_path):
     assert table.loc["SyneCo", ("ptbxl_super5", "auroc", "this study")] == "0.840 ± 0.010"
     assert table.loc["BYOL", ("georgia", "auroc", "this study")] == "not run"
     bad = tmp_path / "bad.yaml"
-    bad.write_text("levels: [method, task]\nvalues: {SyneCo: 0.8}\n")
+    bad.write_text("table_1: {SyneCo: 0.8}\n")
     with pytest.raises(ValueError, match="bad.yaml"):
         load_published(bad)
+    with pytest.raises(KeyError, match="no table"):
+        load_published(yml, "table_9")

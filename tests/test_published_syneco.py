@@ -110,5 +110,6 @@ def test_text_numbers_in_context(paper: str, published: dict) -> None:
     assert "super5 0.732 to 0.739" in paper and text["ptbxl_super5"]["sleepfm_2mod"]["lr_auroc"] == 0.732
     assert "sub23 0.733" in paper and text["ptbxl_sub23"]["sleepfm_2mod"]["lr_auroc"] == 0.733
     assert "Stack reaches MAE 10.09 compared to 4.87 for SyneCo" in paper
+    assert "and SleepFM 2mod (7.74)" in paper and text["dalia_hr"]["sleepfm_2mod"]["rf_mae"] == 7.74
     assert "SleepFM LOO by 7.88 percentage points and SleepFM Pair by 9.44 percentage points" in paper
     assert "a gap of 10.21 percentage points" in paper

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from physiofm.preprocess import AnyPPGPreprocess, SyneCoPreprocess, anyppg_segments, syneco_segments
 from physiofm.recording import Recording
-from physiofm.segments import Funnel, Segments, cap_per_subject, segment_record, segment_recordings
+from physiofm.segments import (
+    Funnel,
+    Segments,
+    annotation_at,
+    cap_per_subject,
+    segment_record,
+    segment_recordings,
+)
 
 CHANNELS = {"ecg_ii": ("II",), "ecg_v": ("V",), "ppg": ("PLETH",)}
 
@@ -197,3 +206,22 @@ def test_multimae_path_filters_decimates_and_labels_30s_windows():
     assert {g: a.shape for g, a in segs.arrays.items()} == dict.fromkeys(groups, (4, 1, 3000))
     assert segs.fs == dict.fromkeys(("eeg", "eog", "emg", "ecg"), 100.0)
     assert list(segs.index["stage"]) == ["W", "N1", "N2", "R"]
+
+
+def test_overlapping_window_labels_align_with_the_window_start():
+    """PPG-DaLiA labels 8-s windows every 2 s: a window takes the label of the annotation starting with it,
+    not the one starting at its centre (4 s later for SyneCo's 8-s windows)."""
+    from physiofm.datasets.dalia import hr_annotations
+
+    fs, seconds = 64.0, 64
+    hr = np.arange(29, dtype=float)  # one label per 8-s window shifted by 2 s: label i starts at 2 i s
+    ann = hr_annotations(hr, np.zeros(int(seconds * 4)), Path("S1.pkl"))
+    rec = Recording("r", "s", "dalia", {"ppg": np.sin(np.arange(int(seconds * fs)) / 7.0)}, {"ppg": fs},
+                    annotations=ann)
+    for window_s in (8.0, 10.0):  # SyneCo's 8-s windows, AnyPPG's 10-s windows
+        segs = segment_record(rec, {"ppg": "ppg"}, window_s)
+        starts = segs.index["offset_s"].to_numpy()
+        assert segs.index["hr"].tolist() == (starts / 2).tolist(), window_s
+    blocks = pd.DataFrame({"onset": [0.0, 10.0, 20.0], "duration": 10.0, "kind": ["a", "b", "c"]})
+    got = annotation_at(blocks, np.array([5.0, 12.0, 25.0, 31.0]))  # non-overlapping: the block covering t
+    assert got["kind"].tolist()[:3] == ["a", "b", "c"] and pd.isna(got["kind"].iloc[3])

@@ -1,4 +1,6 @@
-"""The SyneCo study's pipeline glue: downstream padding, cycle batches, probing, the paper-layout tables."""
+"""The SyneCo study's pipeline glue: downstream padding, cycle batches, probing, the paper-layout tables, the
+benchmark tasks from the loaders' task lists (subject means for PTB-XL and PPG-BP), SleepFM 2mod in Table
+2."""
 
 from __future__ import annotations
 
@@ -7,14 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
+from physiofm.evaluation.protocol import holdout_probe
+from physiofm.evaluation.tasks import Task, task_rows
 from physiofm.recording import Recording
-from physiofm.sampler import CycleSampler
+from physiofm.sampler import CycleBatches, CycleSampler
 from physiofm.syneco.data import padded_segments, preprocess_config
 from physiofm.syneco.params import PreprocessSection
-from physiofm.syneco.pretrain import CycleBatches
-from physiofm.syneco.probing import probe_task
+from physiofm.syneco.probing import seed_runs, table_jobs
 from physiofm.syneco.tables import paper_table, published
-from physiofm.syneco.tasks import ANALOGUE_TASKS, Task, task_rows
+from physiofm.syneco.tasks import ANALOGUE_TASKS, PAPER_TABLES, paper_tasks
 
 PRE = PreprocessSection(window_s=10.0, min_duration_s=0.0, max_gap_s=0.1, max_invalid=0.0, max_flatline=0.25,
                         ecg_fs=500.0, ppg_fs=125.0, ecg_band=(0.67, 40.0), ecg_order=5, ppg_band=(0.5, 8.0),
@@ -65,22 +68,22 @@ def test_probe_task_learns_a_separable_label_and_reports_nan_without_two_classes
     labels = fake_labels()
     X = np.random.default_rng(1).standard_normal((len(labels), 16)).astype(np.float32)
     X[:, :4] += 3 * labels["af"].to_numpy()[:, None]
-    task = Task("af", "binary", ("af",), "all", "subject")
-    r = probe_task(X, labels, task, method="m", probes=["lr", "fc", "rf"], seeds=[0, 42], test_fraction=0.3,
-                   max_segments=50, probe_kwargs={"rf": {"n_estimators": 10}})
+    task = Task("af", "binary", ("af",), inputs="all", rows="subject")
+    r = holdout_probe(X, labels, task, method="m", probes=["lr", "fc", "rf"], seeds=[0, 42],
+                      test_fraction=0.3, max_segments=50, probe_kwargs={"rf": {"n_estimators": 10}})
     auc = r[r["metric"] == "auroc"]
     assert len(auc) == 6 and (auc["value"] > 0.85).all()
-    rare = Task("rare", "binary", ("rare",), "all", "one")
-    r = probe_task(X, labels, rare, method="m", probes=["lr"], seeds=[0], test_fraction=0.3, max_segments=50,
-                   probe_kwargs={})
+    rare = Task("rare", "binary", ("rare",), inputs="all", rows="one")
+    r = holdout_probe(X, labels, rare, method="m", probes=["lr"], seeds=[0], test_fraction=0.3,
+                      max_segments=50, probe_kwargs={})
     assert r["value"].isna().all()
 
 
 def test_one_segment_per_subject_and_segment_caps() -> None:
     labels = fake_labels()
-    one = task_rows(labels, Task("af", "binary", ("af",), "ecg", "one"))
+    one = task_rows(labels, Task("af", "binary", ("af",), inputs="ecg", rows="one"))
     assert len(one) == 60 and (one["offset_s"] == 0).all()
-    seg = task_rows(labels, Task("af", "binary", ("af",), "ecg", "segment"), per_subject=2)
+    seg = task_rows(labels, Task("af", "binary", ("af",), inputs="ecg", rows="segment"), per_subject=2)
     assert seg.groupby("subject_id").size().max() == 2 and len(seg) == 120
 
 
@@ -96,6 +99,39 @@ def test_paper_table_sets_published_beside_ours() -> None:
     assert table.loc["SleepFM LOO", (col, "this study")] == "–"
     assert "chapman_sex ↔ no analogue" in table.columns.get_level_values(0)
     assert set(published("table_3")["task"]) == {"vtac", "vitaldb_sex", "vitaldb_emergency"}
+
+
+def test_sleepfm_2mod_is_probed_and_published_in_table_2() -> None:
+    """Section 4.2 gives SleepFM 2mod's PPG-DaLiA HR MAE (7.74): Table 2 has its row, probed and published."""
+    assert PAPER_TABLES["table_2"].methods["sleepfm_2mod"] == "sleepfm_2mod"
+    assert ("sleepfm_2mod", "heart_rate") in table_jobs("synthetic", ["sleepfm_2mod"], reference=False)
+    pub = published("table_2").set_index(["task", "method"])["value"]
+    assert pub[("dalia_hr", "sleepfm_2mod")] == 7.74
+    rows = [{"method": "sleepfm_2mod", "task": "heart_rate", "probe": "rf", "metric": "mae", "seed": s,
+             "value": 6.0} for s in (0, 42)]
+    table = paper_table(pd.DataFrame(rows), "table_2", "synthetic")
+    col = "dalia_hr ↔ heart_rate"
+    assert table.loc["SleepFM 2mod", (col, "published")] == "7.740"
+    assert table.loc["SleepFM 2mod", (col, "this study")] == "6.000 ± 0.000"
+
+
+def test_benchmark_tasks_come_from_the_loaders_and_pool_subjects() -> None:
+    """App. C.3: a subject with several segments is the mean of its embeddings (PTB-XL, PPG-BP, VitalDB)."""
+    loader = {"ptbxl": {"superdiagnostic": {"type": "multilabel", "level": "record", "columns": ["super_MI"],
+                                            "filter": "n_superdiagnostic > 0"},
+                        "sex": {"type": "binary", "level": "record", "columns": ["female"]}},
+              "ppgbp": {"hr": {"type": "regression", "level": "record", "columns": ["hr"]}},
+              "dalia": {"hr": {"type": "regression", "level": "annotation", "columns": ["hr"]}}}
+    tasks = paper_tasks(loader)
+    assert set(tasks) == {"ptbxl_super5", "ptbxl_sex", "ppgbp_hr", "dalia_hr"}
+    assert tasks["ptbxl_super5"].rows == "subject" and tasks["ptbxl_super5"].where == "n_superdiagnostic > 0"
+    assert tasks["ppgbp_hr"].rows == "subject" and tasks["ppgbp_hr"].inputs == "ppg"
+    assert tasks["dalia_hr"].rows == "segment" and tasks["dalia_hr"].store == "dalia"
+
+
+def test_probe_seeds_read_their_own_pretraining_run() -> None:
+    assert seed_runs([0, 42, 1234], [0, 42, 1234]) == {0: 0, 42: 42, 1234: 1234}  # paper profile
+    assert seed_runs([0, 42, 1234], [0]) == {0: 0, 42: 0, 1234: 0}  # demo: one run, three probe draws
 
 
 @pytest.mark.parametrize("task", list(ANALOGUE_TASKS.values()), ids=lambda t: t.id)

@@ -1,12 +1,19 @@
-"""Command line: ``python -m physiofm run ...``, ``... check ...`` (data preflight), ``... book ...``."""
+"""Command line: ``python -m physiofm run ...``, ``... check ...`` (data preflight), ``... book ...`` and
+``python -m physiofm pretrain ...`` (one paper's pretraining runs outside the notebook, e.g. on several GPUs:
+``torchrun --nproc_per_node 4 -m physiofm pretrain --paper anyppg --profile paper --method anyppg``; the
+pretrain notebook then finds the finished runs)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from physiofm.config import ParamsError
+from physiofm.book import build_book
+from physiofm.config import ParamsError, step_context
 from physiofm.paths import PROFILES
+from physiofm.runner import run, summary_table
+from physiofm.training.distributed import init_distributed
+from physiofm.training.run import pretrain_step
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,11 +33,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--data-root", metavar="PATH", help="root of the real datasets")
     b = sub.add_parser("book", help="assemble and build the HTML book from executed notebooks")
     b.add_argument("--profile", choices=PROFILES, default="demo")
+    t = sub.add_parser("pretrain", help="train a paper's pretraining runs (under torchrun: with DDP)")
+    t.add_argument("--paper", required=True)
+    t.add_argument("--profile", choices=PROFILES, default="paper")
+    t.add_argument("--method", nargs="+", metavar="RUN", help="runs of shared.methods (default: the step's)")
+    t.add_argument("--seed", nargs="+", type=int, help="pretraining seeds (default: the step's)")
+    t.add_argument("--params-file", default=None)
+    t.add_argument("--artifacts", default=None, help="the paper's artifact folder (default: the profile's)")
     args = parser.parse_args(argv)
+    if args.command == "pretrain":
+        return _pretrain(args)
 
     if args.command == "run":
-        from physiofm.runner import run, summary_table
-
         try:
             outcomes = run(args.profile, args.only, args.force, args.data_root, jobs=args.jobs)
         except (ParamsError, ValueError, FileNotFoundError, RuntimeError) as e:
@@ -42,8 +56,6 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "check":
         return check_main(args.profile, args.only, args.data_root)
-
-    from physiofm.book import build_book
 
     try:
         index = build_book(args.profile)
@@ -66,6 +78,17 @@ def check_main(profile: str, only: list[str] | None, data_root: str | None) -> i
         return 2
     print(report.table())
     return 0 if report.ok else 1
+
+
+def _pretrain(args: argparse.Namespace) -> int:
+    ctx = step_context(args.paper, "pretrain", args.profile, args.params_file, args.artifacts)
+    results = pretrain_step(ctx, args.method, args.seed)
+    if init_distributed().is_main:
+        for name, by_seed in results.items():
+            for seed, r in by_seed.items():
+                print(f"{name} seed {seed}: {r.steps} steps, best validation loss {r.best_val_loss:.4f} "
+                      f"({r.best_checkpoint})")
+    return 0
 
 
 if __name__ == "__main__":

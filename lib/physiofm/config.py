@@ -154,6 +154,10 @@ class StepContext:
     data_root: Path | None
     params_file: Path
 
+    def step_params(self, step: str) -> Any:
+        """The validated section of another step of the same params file (e.g. the pretraining seeds)."""
+        return load_params(self.params_file, self.paper).step(step)
+
     def input(self, step: str) -> Path:
         """The artifact folder of an earlier step of the same paper; it must exist."""
         d = self.out.parent / step
@@ -179,15 +183,16 @@ def step_context(
     JupyterLab passes none and gets the ``demo`` profile from ``params/demo/<paper>.yaml``.
 
     ``torch_threads`` (the runner passes cores / jobs) sets this kernel's torch and BLAS thread pools
-    (:func:`physiofm.runtime.set_threads`); without it the params file's ``shared.torch_threads`` does,
-    and without that the libraries keep their defaults.
+    (:func:`physiofm.runtime.set_threads`); without it the params file's ``shared.runtime.torch_threads``
+    (:class:`physiofm.sections.RuntimeSection`) does, and without that the libraries keep their defaults.
     """
     from physiofm.runtime import set_threads
 
     path = Path(params_file) if params_file else params_path(profile, paper)
     params = load_params(path, paper)
-    threads = torch_threads or getattr(params.shared, "torch_threads", None) or getattr(
-        params.shared, "threads", None)
+    runtime = getattr(params.shared, "runtime", None)
+    threads = (torch_threads or getattr(runtime, "torch_threads", None)
+               or getattr(params.shared, "torch_threads", None))
     if threads:
         set_threads(int(threads))
     base = Path(artifacts) if artifacts else artifacts_dir(profile, paper)

@@ -1,23 +1,30 @@
-"""Frozen encoder -> embeddings for a dataset, cached on disk, optionally mean-pooled per subject.
+"""Frozen embeddings of stored segments, cached on disk under the hash of the weights that made them.
 
-``compute_embeddings(encoder, batches, encode=..., meta_keys=("subject", "label"), cache_dir=...)`` runs the
-encoder in eval mode under ``torch.no_grad`` over batches (dicts of tensors) and returns an
-:class:`Embeddings` (``X`` (N, D) float32, ``meta`` with one row per sample). The cache key hashes the
-checkpoint file (or, without one, the encoder's state dict) together with ``dataset_key``, so a new checkpoint
-or a new dataset never reuses stale embeddings. :func:`pool_by_subject` averages segment embeddings into one
-row per subject, the PaPaGei / SyneCo protocol (optionally the first ``max_per_group`` segments only, as
-SyneCo's VitalDB tasks use up to 50).
+One cache serves every paper. An entry is a folder ``<cache_dir>/<key>/`` (``arrays.npz``: named (N, D)
+float32 arrays; ``meta.parquet``: one row per sample when asked for; ``info.json``) written atomically. Its
+key hashes the checkpoint file's bytes (or, for untrained weights, the state dict) together with a
+``dataset_key`` naming the data, the rows and what was computed, so new weights or new data never reuse
+stale embeddings.
+
+* :func:`embed_segments`: a pretrained :class:`~physiofm.methods.Method` over a
+  :class:`~physiofm.store.SegmentDataset`: the probe representation of each named channel set
+  (``in:<set>``), each channel's own embedding (``ch:<channel>``) and any other named embeddings
+  (``<name>``: e.g. CLIP's shared-space ``ppg_shared``);
+* :func:`cached_embeddings`: that, through the cache; :func:`store_key` names a store's content;
+* :func:`compute_embeddings`: any frozen encoder over any batches (``encode(encoder, batch)``), with
+  per-sample meta columns, through the same cache;
+* :func:`pool_by_subject`: the mean of each subject's segment embeddings;
+* :func:`embed_runs` / :func:`read_run_embeddings`: every pretrained run of a study over one dataset, with a
+  manifest of which cache entry each run and seed reads.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +34,102 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from physiofm.io import read_arrays, write_arrays, write_dir, write_json, write_parquet
+from physiofm.parallel import parallel_map
+from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training.checkpoint import file_sha256, state_dict_sha256
+from physiofm.training.run import load_method
 
 
+# ------------------------------------------------------------------------------------------------ cache
+def weights_hash(model: nn.Module, checkpoint: Path | None = None) -> str:
+    """SHA-256 of the checkpoint file (cheap) or, without one, of the model's state dict."""
+    return file_sha256(Path(checkpoint)) if checkpoint is not None else state_dict_sha256(model.state_dict())
+
+
+def embedding_cache_key(model: nn.Module, dataset_key: str, checkpoint: Path | None = None) -> str:
+    """The cache key of ``model``'s weights (see :func:`weights_hash`) and ``dataset_key``."""
+    return hashlib.sha256(f"{weights_hash(model, checkpoint)}|{dataset_key}".encode()).hexdigest()[:32]
+
+
+def store_key(store: SegmentStore) -> str:
+    """Identity of a store's content: its build config and its shards' checksums."""
+    shards = [(s["shard"], s["count"], {g: v["checksum"] for g, v in s["groups"].items()})
+              for s in store.meta["shards"]]
+    payload = json.dumps({"config": store.meta.get("config"), "shards": shards}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def read_cached(cache_dir: Path, key: str) -> tuple[dict[str, np.ndarray], pd.DataFrame | None] | None:
+    """The arrays and meta of cache entry ``key``, or None when there is none."""
+    folder = Path(cache_dir) / key
+    if not (folder / "arrays.npz").is_file():
+        return None
+    meta = pd.read_parquet(folder / "meta.parquet") if (folder / "meta.parquet").is_file() else None
+    return read_arrays(folder / "arrays.npz"), meta
+
+
+def write_cached(cache_dir: Path, key: str, arrays: Mapping[str, np.ndarray], info: Mapping,
+                 meta: pd.DataFrame | None = None) -> Path:
+    """Store one entry atomically (a concurrent writer of the same key wins; its content is the same)."""
+
+    def fill(tmp: Path) -> None:
+        write_arrays(tmp / "arrays.npz", arrays)
+        if meta is not None:
+            write_parquet(meta, tmp / "meta.parquet")
+        write_json(tmp / "info.json", dict(info))
+
+    return write_dir(Path(cache_dir) / key, fill)
+
+
+# ------------------------------------------------------------------------------------- stored segments
+@torch.no_grad()
+def embed_segments(method, data: SegmentDataset, *, batch_size: int,
+                   inputs: Mapping[str, Sequence[str]] | None = None, keys: Sequence[str] = (),
+                   stand_in: Mapping[str, tuple[str, int]] | None = None,
+                   desc: str = "embed") -> dict[str, np.ndarray]:
+    """Embeddings of every row of ``data`` in order, name -> (N, D) float32.
+
+    ``inputs``: named channel sets -> ``in:<set>`` (the method's probe representation of just those
+    channels; sets whose channels ``data`` lacks are skipped) and ``ch:<channel>``; ``keys``: entries of
+    ``method.embeddings(batch)``. ``stand_in`` as in :meth:`physiofm.methods.Method.embed_inputs`.
+    """
+    usable = {k: v for k, v in (inputs or {}).items() if all(c in data.groups for c in v)}
+    chunks: dict[str, list[np.ndarray]] = {}
+    order = torch.utils.data.SequentialSampler(data)
+    for batch in tqdm(data.loader(batch_size, sampler=order), desc=desc, leave=False):
+        out = {}
+        if usable:
+            reps = method.embed_inputs(batch, usable, stand_in)
+            out.update({k if k.startswith("ch:") else f"in:{k}": v for k, v in reps.items()})
+        if keys:
+            emb = method.embeddings(batch)
+            out.update({k: emb[k] for k in keys})
+        for k, v in out.items():
+            chunks.setdefault(k, []).append(v.float().cpu().numpy())
+    return {k: np.concatenate(v) for k, v in chunks.items()}
+
+
+def cached_embeddings(method, checkpoint: Path | None, data: SegmentDataset, cache_dir: Path, *,
+                      batch_size: int, inputs: Mapping[str, Sequence[str]] | None = None,
+                      keys: Sequence[str] = (), stand_in: Mapping[str, tuple[str, int]] | None = None,
+                      desc: str = "embed") -> tuple[dict[str, np.ndarray], str]:
+    """:func:`embed_segments` through the cache; returns the arrays and their cache key."""
+    dataset_key = json.dumps({"stores": [store_key(s) for s in data.stores], "names": data.names,
+                              "rows": [hashlib.sha256(r.tobytes()).hexdigest()[:16] for r in data.rows],
+                              "groups": data.groups, "inputs": inputs, "keys": list(keys),
+                              "stand_in": stand_in}, sort_keys=True, default=str)
+    key = embedding_cache_key(method, dataset_key, checkpoint)
+    hit = read_cached(cache_dir, key)
+    if hit is not None:
+        return hit[0], key
+    arrays = embed_segments(method, data, batch_size=batch_size, inputs=inputs, keys=keys, stand_in=stand_in,
+                            desc=desc)
+    write_cached(cache_dir, key, arrays, {"dataset_key": dataset_key, "checkpoint": str(checkpoint)})
+    return arrays, key
+
+
+# ------------------------------------------------------------------------------------- any encoder
 @dataclass
 class Embeddings:
     X: np.ndarray  # (N, D) float32
@@ -39,10 +139,6 @@ class Embeddings:
 
     def __len__(self) -> int:
         return len(self.X)
-
-
-def _default_encode(encoder: nn.Module, batch) -> torch.Tensor:
-    return encoder(batch)
 
 
 def _to_device(batch, device):
@@ -64,35 +160,20 @@ def _column(value, n: int, key: str) -> list:
     return list(value)
 
 
-def embedding_cache_key(encoder: nn.Module, dataset_key: str, checkpoint: Path | None = None) -> str:
-    """SHA-256 of (checkpoint file bytes, or the encoder's state dict) and the dataset key."""
-    model_hash = (
-        file_sha256(Path(checkpoint)) if checkpoint is not None else state_dict_sha256(encoder.state_dict())
-    )
-    return hashlib.sha256(f"{model_hash}|{dataset_key}".encode()).hexdigest()[:32]
-
-
-def compute_embeddings(
-    encoder: nn.Module,
-    batches: Iterable,
-    *,
-    encode: Callable[[nn.Module, object], torch.Tensor] | None = None,
-    meta_keys: Sequence[str] = (),
-    cache_dir: Path | None = None,
-    dataset_key: str | None = None,
-    checkpoint: Path | None = None,
-    device: str | torch.device = "auto",
-    progress: bool = True,
-) -> Embeddings:
+def compute_embeddings(encoder: nn.Module, batches: Iterable, *,
+                       encode: Callable[[nn.Module, object], torch.Tensor] | None = None,
+                       meta_keys: Sequence[str] = (), cache_dir: Path | None = None,
+                       dataset_key: str | None = None, checkpoint: Path | None = None,
+                       device: str | torch.device = "auto", progress: bool = True) -> Embeddings:
     """Embeddings ``(N, D)`` of every sample in ``batches`` from a frozen ``encoder``.
 
     Args:
         encoder: the pretrained module (its train/eval mode is restored afterwards).
         batches: iterable of batch dicts (e.g. a DataLoader without shuffling).
         encode: ``encode(encoder, batch) -> (B, D)``; default ``encoder(batch)``.
-        meta_keys: batch fields copied into ``meta`` (e.g. ``"subject"``, ``"label"``, ``"record_id"``).
-        cache_dir, dataset_key: cache the result as ``cache_dir/<key>/``; the key hashes the checkpoint
-            (or state dict) and ``dataset_key`` (names data, split and preprocessing). Both or neither.
+        meta_keys: batch fields copied into ``meta`` (e.g. ``"subject"``, ``"label"``).
+        cache_dir, dataset_key: cache the result; the key hashes the weights and ``dataset_key`` (which
+            names data, split and preprocessing). Both or neither.
         checkpoint: the file the encoder weights came from (hashing it is cheaper than the state dict).
     """
     if (cache_dir is None) != (dataset_key is None):
@@ -100,11 +181,10 @@ def compute_embeddings(
     key = ""
     if cache_dir is not None:
         key = embedding_cache_key(encoder, dataset_key, checkpoint)
-        hit = Path(cache_dir) / key
-        if (hit / "X.npy").is_file():
-            return Embeddings(np.load(hit / "X.npy"), pd.read_parquet(hit / "meta.parquet"), True, key)
-
-    encode = encode or _default_encode
+        hit = read_cached(cache_dir, key)
+        if hit is not None:
+            return Embeddings(hit[0]["X"], hit[1], True, key)
+    encode = encode or (lambda model, batch: model(batch))
     if device == "auto":
         device = next((p.device for p in encoder.parameters()), torch.device("cpu"))
     was_training = encoder.training
@@ -127,28 +207,9 @@ def compute_embeddings(
         raise ValueError("no batches to embed")
     out = Embeddings(np.concatenate(chunks).astype(np.float32), pd.DataFrame(meta), False, key)
     if cache_dir is not None:
-        _write_cache(Path(cache_dir), key, out, dataset_key, checkpoint)
+        info = {"dataset_key": dataset_key, "checkpoint": str(checkpoint)}
+        write_cached(cache_dir, key, {"X": out.X}, info, out.meta)
     return out
-
-
-def _write_cache(cache_dir: Path, key: str, emb: Embeddings, dataset_key: str, checkpoint) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{key}."))
-    try:
-        np.save(tmp / "X.npy", emb.X)
-        emb.meta.to_parquet(tmp / "meta.parquet", index=False)
-        (tmp / "info.json").write_text(
-            json.dumps(
-                {"dataset_key": dataset_key, "checkpoint": str(checkpoint), "shape": list(emb.X.shape)}
-            )
-        )
-        os.replace(tmp, cache_dir / key)  # atomic; if another process won the race, keep theirs
-    except OSError:
-        if not (cache_dir / key / "X.npy").is_file():
-            raise
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def pool_by_subject(emb: Embeddings, by: str = "subject", max_per_group: int | None = None) -> Embeddings:
@@ -166,18 +227,75 @@ def pool_by_subject(emb: Embeddings, by: str = "subject", max_per_group: int | N
         keep = meta.groupby(by, sort=False).cumcount().to_numpy() < max_per_group
         meta, X = meta[keep], X[keep]
     codes, subjects = pd.factorize(meta[by])
-    sums = np.zeros((len(subjects), X.shape[1]), dtype=np.float64)
-    np.add.at(sums, codes, X)
-    pooled = (sums / np.bincount(codes)[:, None]).astype(np.float32)
+    pooled = subject_means(X, codes, len(subjects))
     grouped = meta.groupby(by, sort=False)
     varying = [c for c in meta.columns if c != by and (grouped[c].nunique(dropna=False) > 1).any()]
     if varying:
         warnings.warn(f"dropping meta column(s) {varying}: they vary within a {by}", stacklevel=2)
-    first = grouped.first().loc[list(subjects)]
-    first = first.rename_axis(by).reset_index()
-    return Embeddings(
-        pooled,
-        first[[by] + [c for c in meta.columns if c not in varying and c != by]],
-        emb.from_cache,
-        emb.key,
-    )
+    first = grouped.first().loc[list(subjects)].rename_axis(by).reset_index()
+    return Embeddings(pooled, first[[by] + [c for c in meta.columns if c not in varying and c != by]],
+                      emb.from_cache, emb.key)
+
+
+def subject_means(X: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """(n, D) float32 means of the rows of ``X`` (N, D) grouped by ``codes`` in 0..n-1 (float64 sums)."""
+    sums = np.zeros((n, X.shape[1]), dtype=np.float64)
+    np.add.at(sums, codes, X)
+    return (sums / np.bincount(codes, minlength=n)[:, None]).astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------- pretrained runs
+MANIFEST = "manifest.json"
+
+
+def embed_runs(jobs: Mapping[str, Mapping[int, tuple]], data: SegmentDataset, cache_dir: Path, *,
+               batch_size: int, device: str | torch.device = "cpu",
+               inputs: Mapping[str, Sequence[str]] | None = None, keys: Sequence[str] = (),
+               stand_in: Mapping[str, tuple[str, int]] | None = None,
+               workers: int = 1) -> dict[str, dict[int, dict]]:
+    """Embeddings of ``data`` by every pretrained run, through the cache.
+
+    ``jobs``: name -> {probe seed: (MethodChoice, encoder section, checkpoint or None, init seed)}; a run
+    that serves several probe seeds is embedded once (a checkpoint of None is the untrained method,
+    initialised with the init seed); distinct runs are embedded over ``workers`` processes (on the CPU).
+    Returns name -> probe seed -> {embedding name: (N, D)} and writes
+    ``cache_dir/manifest.json`` (name -> seed -> cache key); entries of older checkpoints are deleted.
+    """
+    def job(choice, ckpt, init_seed) -> tuple:  # a run that serves several probe seeds is embedded once
+        return id(choice), str(ckpt), init_seed if ckpt is None else None
+
+    distinct: dict[tuple, tuple] = {}
+    for name, by_seed in jobs.items():
+        for choice, encoder, ckpt, init_seed in by_seed.values():
+            kw = dict(batch_size=batch_size, inputs=inputs, keys=keys, stand_in=stand_in,
+                      desc=f"embed {name}")
+            distinct.setdefault(job(choice, ckpt, init_seed),
+                                (choice, encoder, ckpt, init_seed, device, data, cache_dir, kw))
+    n = workers if str(device) == "cpu" else 1
+    done = dict(zip(distinct, parallel_map(_embed_job, distinct.values(), n, desc="embed runs")))
+    out: dict[str, dict[int, dict]] = {name: {} for name in jobs}
+    manifest: dict[str, dict[int, str]] = {name: {} for name in jobs}
+    for name, by_seed in jobs.items():
+        for seed, (choice, _, ckpt, init_seed) in by_seed.items():
+            out[name][seed], manifest[name][seed] = done[job(choice, ckpt, init_seed)]
+    keep = {k for m in manifest.values() for k in m.values()}
+    for stale in (p for p in Path(cache_dir).iterdir() if p.is_dir() and p.name not in keep):
+        shutil.rmtree(stale, ignore_errors=True)
+    write_json(Path(cache_dir) / MANIFEST, manifest)
+    return out
+
+
+def _embed_job(choice, encoder, ckpt: Path | None, init_seed: int, device, data: SegmentDataset,
+               cache_dir: Path, kw: Mapping) -> tuple[dict[str, np.ndarray], str]:
+    method = load_method(choice, encoder, ckpt, seed=init_seed, device=device)
+    return cached_embeddings(method, ckpt, data, cache_dir, **kw)
+
+
+def read_run_embeddings(cache_dir: Path) -> dict[str, dict[int, dict[str, np.ndarray]]]:
+    """The embeddings :func:`embed_runs` wrote to ``cache_dir``: name -> probe seed -> arrays."""
+    manifest = Path(cache_dir) / MANIFEST
+    if not manifest.is_file():
+        raise FileNotFoundError(f"{manifest}: no embeddings; run the probe step first")
+    keys = json.loads(manifest.read_text())
+    loaded = {k: read_cached(cache_dir, k)[0] for m in keys.values() for k in set(m.values())}
+    return {name: {int(s): loaded[k] for s, k in m.items()} for name, m in keys.items()}

@@ -1,4 +1,12 @@
-"""SyneCo's cycle-based sampler: each cycle draws a fixed share of every source's segments afresh."""
+"""Samplers of segment positions and the batches the trainer reads.
+
+* :class:`CycleSampler`: SyneCo's cycle-based sampler, each cycle draws a fixed share of every source's
+  segments afresh; :class:`CycleBatches` cuts one cycle per epoch into sorted batches.
+* :class:`EpochBatches`: batches of any epoch-based sampler (e.g. the shuffled, rank-sharded
+  :func:`physiofm.training.epoch_sampler`), in the sampler's order.
+
+Both forward ``set_epoch`` so the trainer resumes a run on the exact batch it stopped at.
+"""
 
 from __future__ import annotations
 
@@ -74,3 +82,48 @@ class CycleSampler(torch.utils.data.Sampler[int]):
                              f"{state['seed']}/{state['fraction']}/{state['cycle_len']}, this sampler has "
                              f"{self.seed}/{self.fraction}/{self.cycle_len}")
         self.position = int(state["position"])
+
+
+class CycleBatches(torch.utils.data.Sampler[list[int]]):
+    """Batches of a :class:`CycleSampler`, one cycle per epoch, each batch sorted for forward memmap reads.
+
+    ``set_epoch(e)`` moves the sampler to the start of cycle ``e``, which is what lets the trainer resume
+    mid-run on the exact batch sequence. The last incomplete batch of a cycle is dropped.
+    """
+
+    def __init__(self, sampler: CycleSampler, batch_size: int) -> None:
+        if len(sampler) < batch_size:
+            raise ValueError(f"a cycle holds {len(sampler)} segments, fewer than one batch of {batch_size}; "
+                             "lower batch_size or raise cycle_fraction / the cohort size")
+        self.sampler, self.batch_size = sampler, batch_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.sampler.position = epoch * len(self.sampler)
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size
+
+    def __iter__(self) -> Iterator[list[int]]:
+        self.set_epoch(self.epoch)
+        order = list(self.sampler)
+        for i in range(len(self)):
+            yield sorted(order[i * self.batch_size:(i + 1) * self.batch_size])
+
+
+class EpochBatches(torch.utils.data.Sampler[list[int]]):
+    """Batches of position lists from ``sampler`` in its order; forwards ``set_epoch`` to it."""
+
+    def __init__(self, sampler: torch.utils.data.Sampler, batch_size: int, drop_last: bool) -> None:
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(torch.utils.data.BatchSampler(self.sampler, self.batch_size, self.drop_last))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        yield from torch.utils.data.BatchSampler(self.sampler, self.batch_size, self.drop_last)

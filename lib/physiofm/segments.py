@@ -13,7 +13,7 @@ The path for one record (:func:`segment_record`):
 5. a per-record cap keeps a seeded random subset (``record_cap``); :func:`cap_per_subject` applies the
    per-subject cap across records (``subject_cap``).
 
-Each window carries the record's scalar labels and the annotation row covering its centre.
+Each window carries the record's scalar labels and the annotation row that matches it (:func:`annotation_at`).
 :class:`Funnel` counts every stage and every drop by reason, and renders as a table.
 
 **A missing label value is NaN** (``float("nan")``) in every label column of every segment index, whatever
@@ -191,15 +191,28 @@ def _with_gaps(values: np.ndarray, covered: np.ndarray) -> np.ndarray:
 
 
 def annotation_at(annotations: pd.DataFrame | None, t: np.ndarray) -> pd.DataFrame:
-    """For each time ``t`` (s from record start), the label columns of the annotation row covering it;
-    NaN in every column where no row covers ``t``."""
+    """For each time ``t`` (s from record start; a window's centre), the label columns of the annotation row
+    that matches it best: among the rows covering ``t``, the one whose own centre is nearest (the earlier one
+    on a tie). Non-overlapping annotations (sleep epochs, 10-s blocks) have one row covering ``t``; for
+    annotations that are overlapping windows themselves (PPG-DaLiA: 8-s heart-rate windows every 2 s) it is
+    the row aligned with the window's own start. NaN in every column where no row covers ``t``."""
     if annotations is None or annotations.empty:
         return pd.DataFrame(index=range(len(t)))
     ann = annotations.sort_values("onset", kind="stable").reset_index(drop=True)
     onset, end = ann["onset"].to_numpy(float), (ann["onset"] + ann["duration"]).to_numpy(float)
-    row = np.searchsorted(onset, t, side="right") - 1
-    covered = (row >= 0) & (t < end[np.clip(row, 0, None)])
-    labels = ann.drop(columns=list(ANNOTATION_COLUMNS)).iloc[np.clip(row, 0, None)].reset_index(drop=True)
+    centre = (onset + end) / 2
+    steps = np.diff(onset)
+    overlap = len(ann) if not (steps > 0).any() else int(ann["duration"].max() / steps[steps > 0].min()) + 1
+    row = np.searchsorted(onset, t, side="right") - 1  # the latest row starting at or before t
+    best, gap = row.copy(), np.full(len(t), np.inf)
+    for back in range(min(overlap, len(ann))):  # walk back over the rows that may still cover t
+        j = row - back
+        k = np.clip(j, 0, None)
+        d = np.abs(centre[k] - t)
+        better = (j >= 0) & (t < end[k]) & (d <= gap)  # <=: a tie goes to the earlier row, seen later
+        best, gap = np.where(better, j, best), np.where(better, d, gap)
+    covered = np.isfinite(gap)
+    labels = ann.drop(columns=list(ANNOTATION_COLUMNS)).iloc[np.clip(best, 0, None)].reset_index(drop=True)
     if covered.all():
         return labels
     return pd.DataFrame({c: _with_gaps(labels[c].to_numpy(), covered) for c in labels.columns})

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from physiofm.io import write_parquet
 
 SPLITS = ("train", "val", "test")
 
@@ -57,3 +60,69 @@ def check_disjoint(index: pd.DataFrame, split: pd.Series, subject_col: str = "su
     shared = n[n > 1]
     if len(shared):
         raise ValueError(f"subjects in more than one partition: {list(shared.index[:10])}")
+
+
+# ------------------------------------------------------------------------------------ the split table
+# One row per segment of the stores a study trains on: which store, which row of it, whose, from which
+# source, and which partition. Every paper writes it as ``<data step>/splits.parquet``.
+SPLIT_COLUMNS = ("store", "row", "subject_id", "source", "split")
+
+
+def split_table(indexes: Mapping[str, pd.DataFrame],
+                fractions: Sequence[float] | Mapping[str, Sequence[float]], seed: int, *,
+                seed_by_source: bool = True) -> pd.DataFrame:
+    """The split table of several store indexes (store name -> index), whole subjects per source.
+
+    Each source of each store (its ``source`` column, else the store name) is split with
+    :func:`subject_splits` into ``fractions`` (one tuple, or source -> tuple). ``seed_by_source`` seeds each
+    source's permutation with its name; without it every source draws from the same seeded stream.
+    """
+    parts = []
+    for name, index in indexes.items():
+        source = (index["source"] if "source" in index else pd.Series(name, index=index.index)).astype(str)
+        split = pd.Series(index=index.index, dtype=object, name="split")
+        for src, rows in source.groupby(source).groups.items():
+            if isinstance(fractions, Mapping) and src not in fractions:
+                raise KeyError(f"no split fractions for source {src!r}; have {sorted(fractions)}")
+            fr = fractions[src] if isinstance(fractions, Mapping) else fractions
+            part = index.loc[rows].assign(source=src)
+            split.loc[rows] = subject_splits(part, tuple(fr), by="source" if seed_by_source else None,
+                                             seed=seed).to_numpy()
+        check_disjoint(index, split)
+        parts.append(pd.DataFrame({"store": name, "row": np.arange(len(index)),
+                                   "subject_id": index["subject_id"].astype(str).to_numpy(),
+                                   "source": source.to_numpy(), "split": split.to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_splits(splits: pd.DataFrame, folder: Path) -> Path:
+    """``folder/splits.parquet``, atomically."""
+    missing = [c for c in SPLIT_COLUMNS if c not in splits]
+    if missing:
+        raise ValueError(f"a split table needs the columns {list(SPLIT_COLUMNS)}; missing {missing}")
+    return write_parquet(splits[list(SPLIT_COLUMNS)], Path(folder) / "splits.parquet")
+
+
+def read_splits(folder: Path) -> pd.DataFrame:
+    path = Path(folder) / "splits.parquet"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no split table; run the data step first")
+    return pd.read_parquet(path)
+
+
+def split_rows(splits: pd.DataFrame, split: str) -> dict[str, np.ndarray]:
+    """Store name -> the rows of that store in partition ``split`` (stores in table order)."""
+    sel = splits[splits["split"] == split]
+    return {n: sel.loc[sel["store"] == n, "row"].to_numpy(np.int64) for n in dict.fromkeys(splits["store"])}
+
+
+def split_counts(splits: pd.DataFrame, indexes: Mapping[str, pd.DataFrame], segment_s: float) -> pd.DataFrame:
+    """Subjects, records, segments and hours per source and partition (the layout of SyneCo's Table B)."""
+    records = pd.Series(index=splits.index, dtype=object)
+    for name, index in indexes.items():
+        mine = splits["store"] == name
+        records[mine] = index["record_id"].astype(str).to_numpy()[splits.loc[mine, "row"]]
+    df = splits.assign(record_id=records.to_numpy())
+    g = df.groupby(["source", "split"])
+    return pd.DataFrame({"subjects": g["subject_id"].nunique(), "records": g["record_id"].nunique(),
+                         "segments": g.size(), "hours": (g.size() * segment_s / 3600).round(2)}).reset_index()

@@ -20,7 +20,7 @@ import json
 import multiprocessing
 import os
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from physiofm.io import fresh_dir, mark_done, write_json, write_npy, write_parquet
 from physiofm.recording import Recording, RecordingSet
 from physiofm.segments import Funnel, Segments, missing_as_nan
 
@@ -48,12 +49,6 @@ def checksum(a: np.ndarray, chunk_rows: int = 4096) -> str:
     return f"{crc:08x}"
 
 
-def _atomic_save(path: Path, write: Callable[[Path], None]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
-
-
 def _shard_name(k: int) -> str:
     return f"{k:05d}"
 
@@ -68,10 +63,10 @@ def _build_shard(k: int) -> dict:
             "funnel": segs.funnel.to_dict()}
     for g, a in segs.arrays.items():
         a = np.ascontiguousarray(a, dtype=np.float32)
-        _atomic_save(shard_dir / f"{name}.{g}.npy", lambda p, a=a: np.save(open(p, "wb"), a))
+        write_npy(shard_dir / f"{name}.{g}.npy", a)
         meta["groups"][g] = {"shape": list(a.shape[1:]), "fs": float(segs.fs[g]), "checksum": checksum(a)}
-    _atomic_save(shard_dir / f"{name}.parquet", lambda p: segs.index.to_parquet(p, index=False))
-    _atomic_save(shard_dir / f"{name}.json", lambda p: p.write_text(json.dumps(meta)))
+    write_parquet(segs.index, shard_dir / f"{name}.parquet")
+    write_json(shard_dir / f"{name}.json", meta, indent=None)
     return meta
 
 
@@ -104,6 +99,10 @@ class SegmentStore:
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def __getstate__(self) -> dict:
+        """Pickled without its open memory maps: a worker process opens its own."""
+        return {**self.__dict__, "_mm": {}}
 
     def __repr__(self) -> str:
         shapes = {g: tuple(m["shape"]) for g, m in self.groups.items()}
@@ -212,7 +211,7 @@ class SegmentStore:
                 raise ValueError(f"{root}: an earlier build used a different shard plan (other records or "
                                  "subjects_per_shard); use a new directory or delete the old one")
         else:
-            _atomic_save(plan_path, lambda p: p.write_text(json.dumps(plan)))
+            write_json(plan_path, plan, indent=None)
         (root / "store.json").unlink(missing_ok=True)  # a store is only complete once finalised below
 
         todo = [k for k in range(len(plan)) if not (root / "shards" / f"{_shard_name(k)}.json").exists()]
@@ -266,11 +265,54 @@ class SegmentStore:
                 parts.append(part.assign(shard=m["shard"], row=np.arange(len(part))))
         index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["shard", "row"])
         funnel = sum((Funnel.from_dict(m["funnel"]) for m in metas), Funnel())
-        _atomic_save(root / "index.parquet", lambda p: index.to_parquet(p, index=False))
+        write_parquet(index, root / "index.parquet")
         meta = {"groups": groups, "count": len(index), "funnel": funnel.to_dict(), "config": config or {},
                 "shards": [{k: m[k] for k in ("shard", "count", "groups")} for m in metas]}
-        _atomic_save(root / "store.json", lambda p: p.write_text(json.dumps(meta, indent=1, default=str)))
+        write_json(root / "store.json", meta)
         return cls(root)
+
+
+def _open(store: SegmentStore | str | Path) -> SegmentStore:
+    return store if isinstance(store, SegmentStore) else SegmentStore(store)
+
+
+def build_store(root: Path, recordings: RecordingSet, process: Process, config: dict, *,
+                subjects_per_shard: int, workers: int, progress: bool = True) -> SegmentStore:
+    """The store of ``recordings`` processed by ``process`` at ``root``: reused when it was built with the
+    same ``config``, resumed when a build with it was interrupted, rebuilt from scratch otherwise.
+
+    ``config`` must name everything the segments depend on (preprocessing, source, caps, a version).
+    """
+    root = Path(root)
+    config = json.loads(json.dumps(config, default=str))
+    if fresh_dir(root, config) and (root / "store.json").is_file():
+        return SegmentStore(root)
+    store = SegmentStore.build(root, recordings, process, subjects_per_shard=subjects_per_shard,
+                               workers=workers, config=config, progress=progress)
+    mark_done(root)
+    return store
+
+
+def open_stores(folder: Path) -> dict[str, SegmentStore]:
+    """Every finished store directly under ``folder``, by folder name (sorted)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no segment stores here; run the data step first")
+    found = {p.name: SegmentStore(p) for p in sorted(folder.iterdir()) if (p / "store.json").is_file()}
+    if not found:
+        raise FileNotFoundError(f"{folder}: no finished segment store")
+    return found
+
+
+def funnel_table(stores: Mapping[str, SegmentStore]) -> pd.DataFrame:
+    """Stages x stores: how many records, spans, windows and kept segments, and the drop reasons."""
+    cols = {}
+    for name, store in stores.items():
+        t = store.funnel.table().set_index("stage")
+        cols[(name, "count")] = t["count"]
+        cols[(name, "dropped (reasons)")] = [
+            f"{d} ({r})" if d else "" for d, r in zip(t["dropped"], t["reasons"], strict=True)]
+    return pd.DataFrame(cols)
 
 
 def _shared_empty(shape: tuple[int, ...]) -> torch.Tensor:
@@ -284,47 +326,80 @@ def _shared_empty(shape: tuple[int, ...]) -> torch.Tensor:
 
 
 class SegmentDataset(torch.utils.data.Dataset):
-    """Torch view of a store: ``ds[i]`` -> ``{group: (C, T) tensor, "index": i, column: value}``.
+    """Torch view of one store or of several: ``ds[i]`` -> ``{group: (C, T) tensor, "index": i, column:
+    value}``.
 
-    ``ds[[i, j, ...]]`` returns a whole batch ``{group: (B, C, T)}`` from one batched memmap read;
-    :meth:`loader` builds a DataLoader that uses it (a :class:`~torch.utils.data.BatchSampler` feeding
-    index lists, ``batch_size=None``), the fast way to stream a store.
+    ``ds[[i, j, ...]]`` returns a whole batch ``{group: (B, C, T)}`` read with one batched memmap read per
+    store, in the order asked; :meth:`loader` builds a DataLoader that uses it (a
+    :class:`~torch.utils.data.BatchSampler` feeding index lists, ``batch_size=None``), the fast way to stream
+    a store. Several stores (AnyPPG: one per pretraining source) appear as one dataset, store after store.
 
     Args:
-        store: a :class:`SegmentStore` or its directory.
-        indices: the store rows this dataset exposes (e.g. one split); all rows when None.
-        groups: channel groups to read (all when None).
+        store: a :class:`SegmentStore` or its directory, or a mapping name -> store.
+        indices: the store rows this dataset exposes (e.g. one split); all rows when None. With several
+            stores, a mapping name -> rows (a store without rows is left out).
+        groups: channel groups to read (all of the first store's when None).
         columns: numeric index columns returned as tensors (e.g. labels), string columns as lists.
     """
 
-    def __init__(self, store: SegmentStore | str | Path, indices: Sequence[int] | np.ndarray | None = None,
+    def __init__(self, store: SegmentStore | str | Path | Mapping[str, SegmentStore],
+                 indices: Sequence[int] | np.ndarray | Mapping[str, np.ndarray] | None = None,
                  groups: Sequence[str] | None = None, columns: Sequence[str] = ()) -> None:
-        self.store = store if isinstance(store, SegmentStore) else SegmentStore(store)
-        self.indices = np.arange(len(self.store)) if indices is None else np.asarray(indices, dtype=np.int64)
+        stores = dict(store) if isinstance(store, Mapping) else {"": _open(store)}
+        if not isinstance(indices, Mapping):
+            indices = {name: indices for name in stores}
+        rows = {n: np.arange(len(s)) if indices.get(n) is None else np.asarray(indices[n], dtype=np.int64)
+                for n, s in stores.items() if n in indices}
+        self.names = [n for n in stores if n in rows and (len(rows[n]) or len(stores) == 1)]
+        self.stores = [stores[n] for n in self.names]
+        self.rows = [rows[n] for n in self.names]
+        if not self.stores:
+            raise ValueError(f"SegmentDataset: no rows in any of the stores {sorted(stores)}")
+        self.store, self.indices = self.stores[0], self.rows[0]  # the single-store view
+        self.offsets = np.cumsum([0] + [len(r) for r in self.rows])
         self.groups = list(self.store.groups) if groups is None else list(groups)
-        missing = [c for c in columns if c not in self.store.index.columns]
-        if missing:
-            raise KeyError(f"{self.store.root}: index has no column(s) {missing}")
-        self.columns = {c: self.store.index[c].to_numpy() for c in columns}
+        for s in self.stores:
+            missing = [c for c in columns if c not in s.index.columns]
+            if missing:
+                raise KeyError(f"{s.root}: index has no column(s) {missing}")
+        self.columns = {c: np.concatenate([s.index[c].to_numpy()[r] for s, r in zip(self.stores, self.rows)])
+                        for c in columns}
 
     def __len__(self) -> int:
-        return len(self.indices)
+        return int(self.offsets[-1])
+
+    def source_of(self, positions: np.ndarray) -> np.ndarray:
+        """The store name of each dataset position."""
+        return np.asarray(self.names)[np.searchsorted(self.offsets, positions, side="right") - 1]
+
+    def _read(self, pos: np.ndarray, out: dict[str, np.ndarray]) -> None:
+        """Rows at dataset positions ``pos`` into ``out`` (each store read forwards, then put in place)."""
+        if len(self.stores) == 1:
+            self.store.read(self.indices[pos], self.groups, out=out)
+            return
+        part = np.searchsorted(self.offsets, pos, side="right") - 1
+        for k in np.unique(part):
+            sel = np.flatnonzero(part == k)
+            data = self.stores[k].read(self.rows[k][pos[sel] - self.offsets[k]], self.groups)
+            for g in self.groups:
+                out[g][sel] = data[g]
 
     def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
         batched = not np.isscalar(i)
-        rows = self.indices[np.atleast_1d(np.asarray(i, dtype=np.int64))]
-        shapes = {g: (len(rows), *self.store.groups[g]["shape"]) for g in self.groups}
+        pos = np.atleast_1d(np.asarray(i, dtype=np.int64))
+        shapes = {g: (len(pos), *self.store.groups[g]["shape"]) for g in self.groups}
         if batched and torch.utils.data.get_worker_info() is not None:
             # In a DataLoader worker, read straight into shared memory: the batch then crosses to the
             # main process without the copy torch would otherwise make.
             tensors = {g: _shared_empty(s) for g, s in shapes.items()}
-            self.store.read(rows, self.groups, out={g: t.numpy() for g, t in tensors.items()})
         else:
-            tensors = {g: torch.from_numpy(a) for g, a in self.store.read(rows, self.groups).items()}
+            tensors = {g: torch.from_numpy(np.empty(s, np.float32)) for g, s in shapes.items()}
+        self._read(pos, {g: t.numpy() for g, t in tensors.items()})
         item: dict[str, Any] = {g: t if batched else t[0] for g, t in tensors.items()}
+        rows = self.indices[pos] if len(self.stores) == 1 else pos
         item["index"] = torch.from_numpy(rows) if batched else int(rows[0])
         for c, values in self.columns.items():
-            v = values[rows]
+            v = values[pos]
             if np.issubdtype(v.dtype, np.number) or v.dtype == bool:
                 item[c] = torch.from_numpy(np.ascontiguousarray(v)) if batched else v[0].item()
             else:

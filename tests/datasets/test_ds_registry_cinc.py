@@ -218,3 +218,28 @@ def test_real_cinc2021_headers_come_out_exactly(real_samples):
     with pytest.warns(DatasetWarning, match="carry none of the task's label codes"):
         g = datasets.load("georgia", root)
     assert set(g.records.columns) >= {"dx_NSR", "dx_TAb"}
+
+
+def test_georgia_pinned_to_synecos_22_classes(tmp_path):
+    from physiofm.datasets.georgia import SYNECO_CLASSES
+
+    assert len(SYNECO_CLASSES) == 22 and not {"PR", "LPR"} & set(SYNECO_CLASSES)
+    write_cinc(tmp_path, "E00001", "59118001,426783006")
+    write_cinc(tmp_path, "E00002", "713427006,164889003", seed=2)
+    s = datasets.load("georgia", tmp_path, classes=SYNECO_CLASSES)
+    cols = s.info["tasks"]["diagnosis"]["columns"]
+    assert cols == [f"dx_{c}" for c in SYNECO_CLASSES]  # every class, with or without positives here
+    assert s.records["dx_CRBBB"].tolist() == [1, 1] and s.records["dx_IAVB"].tolist() == [0, 0]
+    with pytest.raises(ValueError, match="not CinC 2020 scored classes"):
+        datasets.load("georgia", tmp_path, classes=["AF", "MI"])
+
+
+def test_georgia_22_classes_on_real_records(real_samples):
+    from physiofm.datasets.georgia import SYNECO_CLASSES
+
+    root = real_samples / "cinc2021"
+    with pytest.warns(DatasetWarning):  # the PTB-XL and Chapman records there carry no Georgia code
+        g = datasets.load("georgia", root, classes=SYNECO_CLASSES)
+    assert len(g.info["tasks"]["diagnosis"]["columns"]) == 22
+    georgia = g.records[g.records["record_id"].str.startswith("E0")]
+    assert georgia[[f"dx_{c}" for c in SYNECO_CLASSES]].to_numpy().sum() > 0

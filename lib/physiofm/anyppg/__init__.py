@@ -1,33 +1,8 @@
-"""AnyPPG (Nie et al.): ECG-guided PPG pretraining by CLIP alignment of two Net1D encoders.
+"""AnyPPG (Nie et al.): ECG-guided PPG pretraining by CLIP alignment of two Net1D encoders, on the engine.
 
-model.py holds the two-encoder model, its objective and the embedding functions for retrieval and
-probing; baselines.py the PPG-only SimCLR / BYOL baselines on the same encoder; tasks.py the paper's
-evaluation as data.
+AnyPPG is the registry's ``clip`` method on PPG and ECG, its PPG-only baselines ``simclr`` and ``byol`` on
+two views of the PPG (:mod:`physiofm.methods`). This package holds the study's own parts: its params
+(:mod:`.params`), its data step (:mod:`.data`: one store per source, PPG-only probe sets), the paper's
+evaluation as data (:mod:`.tasks`), retrieval and probing choices (:mod:`.evaluate`), tables and figures
+(:mod:`.report`).
 """
-
-from physiofm.anyppg.baselines import BYOL, BYOLObjective, SimCLR, SimCLRObjective, ppg_view
-from physiofm.anyppg.model import (
-    AnyPPG,
-    ClipObjective,
-    build_encoder,
-    param_groups,
-    probe_features,
-    retrieval_embeddings,
-)
-from physiofm.anyppg.tasks import (
-    PRETRAIN_SOURCES,
-    PROBE_PROTOCOL,
-    PROBE_TASKS,
-    RETRIEVAL_PROTOCOL,
-    PretrainSource,
-    ProbeTask,
-    probe_task,
-    probe_tasks,
-)
-
-__all__ = [
-    "BYOL", "PRETRAIN_SOURCES", "PROBE_PROTOCOL", "PROBE_TASKS", "RETRIEVAL_PROTOCOL", "AnyPPG",
-    "BYOLObjective", "ClipObjective", "PretrainSource", "ProbeTask", "SimCLR", "SimCLRObjective",
-    "build_encoder", "param_groups", "ppg_view", "probe_features", "probe_task", "probe_tasks",
-    "retrieval_embeddings",
-]

@@ -4,6 +4,9 @@ Both write tidy results (``method, task, probe, metric, seed, value`` + extras) 
 :mod:`physiofm.evaluation.results`, and lay them out next to the paper's published numbers
 (``params/published/anyppg.yaml``).
 
+Embeddings come from the engine's cache (:func:`physiofm.embeddings.embed_runs`, keyed by the checkpoint's
+hash); probing is the engine's nested-CV protocol (:func:`physiofm.evaluation.protocol.nested_cv_probe`).
+
 Retrieval reference ("chance"): a model that ranks the gallery at random puts the match at a uniformly
 random rank of a batch of ``b`` pairs, so R@k = min(k, b) / b, MRR = H_b / b and mAP@10 = H_min(10, b) / b
 (H_n the n-th harmonic number), averaged over the batches like the scores.
@@ -14,6 +17,7 @@ regression and the training-fold class prior for classification (AUC 0.5, accura
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -22,41 +26,35 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
-from tqdm.auto import tqdm
 
-from physiofm.anyppg.data import PairDataset, iter_batches, split_rows
-from physiofm.anyppg.params import ModelSpec, ProbeTaskSpec, ProbingParams, RetrievalParams
-from physiofm.anyppg.pretrain import METHOD_LABELS, load_pretrained
+from physiofm.anyppg.params import ProbeTaskSpec, ProbingParams, RetrievalParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, probe_task
-from physiofm.embeddings import compute_embeddings
-from physiofm.evaluation import nested_cv, read_results, results_frame, retrieval_metrics, write_results
-from physiofm.store import SegmentStore
+from physiofm.embeddings import embed_runs, store_key
+from physiofm.evaluation import results_frame, retrieval_metrics
+from physiofm.evaluation.protocol import nested_cv_probe
+from physiofm.evaluation.published import load_published
+from physiofm.evaluation.results import cached_results
+from physiofm.evaluation.tasks import label_table
+from physiofm.parallel import parallel_map
+from physiofm.sections import EncoderSection, MethodChoice
+from physiofm.splits import split_rows
+from physiofm.store import SegmentDataset, SegmentStore
+from physiofm.training.run import checkpoint
 
+METHOD_LABELS = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL", "random_init": "Random init"}
+RANDOM_INIT = "random_init"  # the AnyPPG model untrained, initialised with the study seed
 RETRIEVAL_METRICS = ("R@1", "R@5", "R@10", "mAP@10", "MRR")
-METRIC_NAMES = {"mae": "MAE", "r2": "R2", "auroc": "AUC", "f1": "F1", "accuracy": "accuracy"}
 CHANCE = "Chance"
 PAPER_SOURCE_NAMES = {s.dataset: s.paper_name for s in PRETRAIN_SOURCES}
 
 
-def _encode_ppg_shared(model, batch):
-    return model.embed_ppg(batch["ppg"])
-
-
-def _encode_ecg_shared(model, batch):
-    return model.embed_ecg(batch["ecg"])
-
-
-def _encode_ppg_features(model, batch):
-    return model.encode_ppg(batch["ppg"])
-
-
-def _store_key(store: SegmentStore) -> str:
-    """Identity of a store's content for embedding caches: its config and shard checksums."""
-    shards = [(s["shard"], s["count"], {g: v["checksum"] for g, v in s["groups"].items()})
-              for s in store.meta["shards"]]
-    payload = json.dumps({"config": store.meta.get("config"), "shards": shards}, sort_keys=True, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def run_jobs(methods: Sequence[str], runs: Mapping[str, MethodChoice], encoder: EncoderSection,
+             pretrain_dir: Path, which: str, seed: int) -> dict[str, dict[int, tuple]]:
+    """:func:`physiofm.embeddings.embed_runs` jobs: each method's ``which`` checkpoint; ``random_init`` is the
+    AnyPPG model untrained, initialised with ``seed``."""
+    return {m: {seed: (runs["anyppg" if m == RANDOM_INIT else m], encoder,
+                       None if m == RANDOM_INIT else checkpoint(pretrain_dir, m, seed, which), seed)}
+            for m in methods}
 
 
 # ------------------------------------------------------------------------------------------ retrieval
@@ -73,27 +71,24 @@ def chance_retrieval(n: int, batch_pairs: int, ks: Sequence[int] = (1, 5, 10)) -
     return out
 
 
-def test_embeddings(model, stores: Mapping[str, SegmentStore], splits: pd.DataFrame, params: RetrievalParams,
-                    cache_dir: Path, checkpoint: Path | None, source: str,
-                    progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(PPG queries, ECG gallery) of one source's ``params.split`` pairs in the shared space, row i of
-    both from the same window, in store order; cached under ``cache_dir`` by checkpoint and data."""
-    store = stores[source]
-    ds = PairDataset({source: store}, split_rows(splits, params.split, [source]))
-    if len(ds) < 2:
-        raise ValueError(f"anyppg retrieval: source {source!r} has {len(ds)} {params.split} pairs; need >= 2")
-    key = f"{source}|{params.split}|{_store_key(store)}|{len(ds)}"
-    out = []
-    for what, fn in (("ppg", _encode_ppg_shared), ("ecg", _encode_ecg_shared)):
-        out.append(compute_embeddings(model, iter_batches(ds, params.embed_batch_size), encode=fn,
-                                      cache_dir=cache_dir, dataset_key=f"{key}|{what}", checkpoint=checkpoint,
-                                      progress=progress).X)
-    return out[0], out[1]
+def test_embeddings(jobs: Mapping[str, Mapping[int, tuple]], stores: Mapping[str, SegmentStore],
+                    splits: pd.DataFrame, params: RetrievalParams, cache_dir: Path,
+                    source: str) -> tuple[np.ndarray, np.ndarray]:
+    """(PPG queries, ECG gallery) of one source's ``params.split`` pairs in the shared space, row i of both
+    from the same window, in store order (cached)."""
+    rows = split_rows(splits, params.split)[source]
+    if len(rows) < 2:
+        raise ValueError(f"anyppg retrieval: source {source!r} has {len(rows)} {params.split} pairs, "
+                         "need >= 2")
+    data = SegmentDataset({source: stores[source]}, {source: rows}, groups=("ppg", "ecg"))
+    emb = next(iter(embed_runs(jobs, data, Path(cache_dir) / source, batch_size=params.embed_batch_size,
+                               keys=("ppg_shared", "ecg_shared"))["anyppg"].values()))
+    return emb["ppg_shared"], emb["ecg_shared"]
 
 
-def retrieval_results(model, stores: Mapping[str, SegmentStore], splits: pd.DataFrame,
-                      params: RetrievalParams, cache_dir: Path, checkpoint: Path | None,
-                      method: str = "anyppg", seed: int = 0, progress: bool = True) -> pd.DataFrame:
+def retrieval_results(jobs: Mapping[str, Mapping[int, tuple]], stores: Mapping[str, SegmentStore],
+                      splits: pd.DataFrame, params: RetrievalParams, cache_dir: Path,
+                      seed: int = 0) -> pd.DataFrame:
     """PPG->ECG retrieval per source on the held-out ``params.split``, plus the chance reference.
 
     Returns tidy rows (method, task = source, probe = "retrieval", metric, seed, value) with extra columns
@@ -102,11 +97,12 @@ def retrieval_results(model, stores: Mapping[str, SegmentStore], splits: pd.Data
     """
     rows: list[dict[str, Any]] = []
     for name in stores:
-        query, gallery = test_embeddings(model, stores, splits, params, cache_dir, checkpoint, name, progress)
+        query, gallery = test_embeddings(jobs, stores, splits, params, cache_dir, name)
         n = len(query)
         batch = min(params.batch_pairs, n)
         ours = retrieval_metrics(query, gallery, ks=params.ks, batch_size=batch)
-        for label, scores in ((METHOD_LABELS[method], ours), (CHANCE, chance_retrieval(n, batch, params.ks))):
+        chance = chance_retrieval(n, batch, params.ks)
+        for label, scores in ((METHOD_LABELS["anyppg"], ours), (CHANCE, chance)):
             rows += [{"method": label, "task": name, "probe": "retrieval", "metric": m, "seed": seed,
                       "value": v, "n_samples": n, "batch_pairs": batch} for m, v in scores.items()]
     return results_frame(add_aggregates(pd.DataFrame(rows)))
@@ -156,105 +152,53 @@ def table2(results: pd.DataFrame, published_yaml: Path, method: str = "AnyPPG") 
 
 
 # -------------------------------------------------------------------------------------------- probing
-def task_labels(index: pd.DataFrame, task: ProbeTaskSpec) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(y, usable-row mask, class names) of one probing task from a segment index.
-
-    Regression targets are floats; binary targets 0/1 (from ``positive`` values when given); multiclass
-    targets integer codes of the sorted category names.
-    """
-    if task.target not in index.columns:
-        raise KeyError(f"probe task {task.name!r}: the segment index has no column {task.target!r} "
-                       f"(columns: {sorted(index.columns)})")
-    col = index[task.target]
-    ok = col.notna().to_numpy()
-    if task.kind == "regression":
-        y = pd.to_numeric(col, errors="raise").to_numpy(float)
-        return y, ok & np.isfinite(y), []
-    if task.positive is not None:
-        return col.astype(str).isin(task.positive).to_numpy(int), ok, ["other", "+".join(task.positive)]
-    if task.kind == "binary":
-        y = pd.to_numeric(col, errors="raise").fillna(-1).to_numpy()
-        bad = set(np.unique(y[ok])) - {0, 1}
-        if bad:
-            raise ValueError(f"probe task {task.name!r}: binary column {task.target!r} holds {sorted(bad)}")
-        return y.astype(int), ok, ["0", "1"]
-    classes = sorted(col[ok].astype(str).unique())
-    codes = pd.Categorical(col.astype(str), categories=classes).codes
-    return np.asarray(codes, int), ok & (codes >= 0), classes
+def probe_features(jobs: Mapping[str, Mapping[int, tuple]], store: SegmentStore, cache_dir: Path,
+                   batch_size: int, workers: int = 1) -> dict[str, np.ndarray]:
+    """Method -> (N, feature_dim) frozen PPG-encoder features of every segment of a probe store (cached)."""
+    data = SegmentDataset(store, groups=("ppg",))
+    emb = embed_runs(jobs, data, cache_dir, batch_size=batch_size, inputs={"ppg": ("ppg",)}, workers=workers)
+    return {m: next(iter(by_seed.values()))["in:ppg"] for m, by_seed in emb.items()}
 
 
-def _grid(kind: str, params: ProbingParams) -> dict[str, list]:
-    if kind == "regression":
-        return {"model__alpha": list(params.ridge_alpha), "model__solver": list(params.ridge_solvers)}
-    return {"model__C": list(params.logreg_C), "model__solver": list(params.logreg_solvers)}
-
-
-def probe_one(X: np.ndarray, index: pd.DataFrame, task: ProbeTaskSpec, params: ProbingParams,
+def probe_one(X: np.ndarray, labels: pd.DataFrame, spec: ProbeTaskSpec, params: ProbingParams,
               seed: int) -> pd.DataFrame:
     """Nested CV of one task on features ``X`` (N, D): one row per (outer fold, metric)."""
-    y, ok, _ = task_labels(index, task)
-    groups = index["subject_id"].astype(str).to_numpy()[ok] if params.group_by_subject else None
-    res = nested_cv(X[ok], y[ok], task="regression" if task.kind == "regression" else "classification",
-                    groups=groups, outer_folds=params.outer_folds, inner_folds=params.inner_folds, seed=seed,
-                    max_iter=params.max_iter, param_grid=_grid(task.kind, params), n_jobs=params.n_jobs)
-    folds = res.folds[res.folds["metric"].isin(METRIC_NAMES)].copy()
-    folds["metric"] = folds["metric"].map(METRIC_NAMES)
-    folds["best_params"] = folds["best_params"].map(lambda p: json.dumps(p, sort_keys=True, default=str))
-    folds["n"] = int(ok.sum())
-    return folds
+    return nested_cv_probe(X, labels, spec.task("probe"), grid=params.grid(spec.kind),
+                           outer_folds=params.outer_folds, inner_folds=params.inner_folds,
+                           group_by_subject=params.group_by_subject, max_iter=params.max_iter, seed=seed,
+                           n_jobs=params.n_jobs)
 
 
-def probe_features(model, store: SegmentStore, cache_dir: Path, checkpoint: Path | None,
-                   batch_size: int, progress: bool = True) -> np.ndarray:
-    """(N, feature_dim) frozen PPG-encoder features of every segment of a probe store (cached)."""
-    ds = PairDataset({"probe": store}, {"probe": np.arange(len(store))}, ("ppg",))
-    return compute_embeddings(model, iter_batches(ds, batch_size), encode=_encode_ppg_features,
-                              cache_dir=cache_dir, dataset_key=f"probe|{_store_key(store)}",
-                              checkpoint=checkpoint, progress=progress).X
+def _probe_rows(X: np.ndarray, labels: pd.DataFrame, task: ProbeTaskSpec, params: ProbingParams, seed: int,
+                method: str, probe_set: str) -> pd.DataFrame:
+    return probe_one(X, labels, task, params, seed).assign(method=method, task=task.name, probe="linear",
+                                                           seed=seed, probe_set=probe_set, kind=task.kind)
 
 
-def run_probing(methods: Sequence[str], probe_stores: Mapping[str, SegmentStore],
-                tasks: Mapping[str, Sequence[ProbeTaskSpec]], params: ProbingParams, model_spec: ModelSpec,
-                pretrain_dir: Path, out: Path, seed: int, progress: bool = True) -> pd.DataFrame:
-    """Every (method, probe set, task) nested CV plus the chance reference; tidy results.
-
-    Each (method, set, task) result is kept in ``out/probes/`` with a hash of everything it depends on
-    (features, labels, params), so a rerun only computes what changed.
-    """
-    out = Path(out)
-    frames = []
-    jobs = [(m, s, t) for m in [*methods, "chance"] for s in probe_stores for t in tasks[s]]
-    bar = tqdm(jobs, desc="probes", disable=not progress)
-    feats: dict[tuple[str, str], tuple[np.ndarray, str]] = {}
-    for method, set_name, task in bar:
-        bar.set_postfix_str(f"{method} {set_name}/{task.name}")
-        store = probe_stores[set_name]
-        if (method, set_name) not in feats:
-            if method == "chance":
-                X, fkey = np.zeros((len(store), 1), np.float32), "constant"
-            else:
-                model, ckpt = load_pretrained(method, model_spec, pretrain_dir, params.checkpoint, seed)
-                X = probe_features(model, store, out / "features", ckpt, params.embed_batch_size, progress)
-                fkey = hashlib.sha256(X.tobytes()).hexdigest()[:16]
-            feats = {k: v for k, v in feats.items() if k[0] == method}  # keep one method's features
-            feats[(method, set_name)] = (X, fkey)
-        X, fkey = feats[(method, set_name)]
-        config = hashlib.sha256(json.dumps(
-            [fkey, _store_key(store), task.model_dump(mode="json"), params.model_dump(mode="json"), seed],
-            sort_keys=True).encode()).hexdigest()[:16]
-        path = out / "probes" / method / set_name / f"{task.name}.parquet"
-        if path.is_file():
-            cached = read_results(path)
-            if (cached["config"] == config).all():
-                frames.append(cached)
-                continue
-        folds = probe_one(X, store.index, task, params, seed)
-        label = CHANCE if method == "chance" else METHOD_LABELS[method]
-        df = results_frame(folds.assign(method=label, task=task.name, probe="linear", seed=seed,
-                                        probe_set=set_name, kind=task.kind, config=config))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_results(df, path)
-        frames.append(df)
+def run_probing(jobs: Mapping[str, Mapping[int, tuple]], probe_stores: Mapping[str, SegmentStore],
+                tasks: Mapping[str, Sequence[ProbeTaskSpec]], params: ProbingParams, out: Path, seed: int,
+                workers: int = 1) -> pd.DataFrame:
+    """Every (method, probe set, task) nested CV plus the chance reference (a constant feature); tidy
+    results, the nested CVs over ``workers`` processes. Each (method, set, task) result is kept in
+    ``out/probes/`` under a hash of what it depends on (features, labels, params), so a rerun only computes
+    what changed."""
+    cached = []
+    for set_name, store in probe_stores.items():
+        cache = Path(out) / "features" / set_name
+        feats = probe_features(jobs, store, cache, params.embed_batch_size, workers)
+        feats["chance"] = np.zeros((len(store), 1), np.float32)
+        labels = label_table(store.index)
+        for method, task in [(m, t) for m in [*jobs, "chance"] for t in tasks[set_name]]:
+            X = feats[method]
+            fkey = "constant" if method == "chance" else hashlib.sha256(X.tobytes()).hexdigest()[:16]
+            config = hashlib.sha256(json.dumps(
+                [fkey, store_key(store), task.model_dump(mode="json"), params.model_dump(mode="json"), seed],
+                sort_keys=True).encode()).hexdigest()[:16]
+            label = CHANCE if method == "chance" else METHOD_LABELS[method]
+            compute = functools.partial(_probe_rows, X, labels, task, params, seed, label, set_name)
+            path = Path(out) / "probes" / method / set_name / f"{task.name}.parquet"
+            cached.append((path, config, compute))
+    frames = parallel_map(cached_results, cached, workers, desc="probes")
     return results_frame(pd.concat(frames, ignore_index=True))
 
 
@@ -341,25 +285,8 @@ def win_table(results: pd.DataFrame, method: str = "AnyPPG") -> pd.DataFrame:
 
 # -------------------------------------------------------------------------------------------- published
 def load_published_tables(path: Path) -> dict[str, pd.DataFrame]:
-    """``params/published/anyppg.yaml`` as long tables (dataset, method, metric, value) per table name.
-
-    The file nests ``table -> dataset/task -> method -> metric -> value`` (sds as ``<metric>_sd``);
-    :func:`physiofm.evaluation.load_published` expects another layout, so it is read here.
-    """
-    raw = yaml.safe_load(Path(path).read_text())
+    """``params/published/anyppg.yaml``'s tables 2-4 as long tables (dataset, method, metric, value)."""
     out = {}
     for table in ("table2_retrieval", "table3_regression", "table4_classification"):
-        if table not in raw:
-            raise KeyError(f"{path}: no {table!r} section")
-        rows = [{"dataset": d, "method": m, "metric": k, "value": float(v)}
-                for d, methods in raw[table].items()
-                for m, metrics in methods.items()
-                for k, v in metrics.items()]
-        out[table] = pd.DataFrame(rows)
+        out[table] = load_published(path, table).drop(columns="table").rename(columns={"task": "dataset"})
     return out
-
-
-def published_path() -> Path:
-    from physiofm.paths import repo_root
-
-    return repo_root() / "params" / "published" / "anyppg.yaml"

@@ -1,16 +1,19 @@
-"""Tables and figures of the AnyPPG notebooks (the notebooks only call these and show the result)."""
+"""Tables and figures of the AnyPPG notebooks (the notebooks only call these and show the result with
+:func:`physiofm.figures.show`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from physiofm.anyppg.data import example_pairs
+from physiofm.anyppg.evaluate import summarise_probes
 from physiofm.anyppg.params import AnyPPGParams, DataParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
+from physiofm.evaluation.tasks import label_table, task_rows, task_targets
 from physiofm.store import SegmentStore
 
 
@@ -61,19 +64,20 @@ def sqi_table(stores: Mapping[str, SegmentStore]) -> pd.DataFrame:
 
 def probe_set_summary(stores: Mapping[str, SegmentStore], tasks: Mapping[str, Sequence]) -> pd.DataFrame:
     """Per probe set and task: usable segments, subjects and the label's distribution."""
-    from physiofm.anyppg.evaluate import task_labels
-
     rows = []
     for name, store in stores.items():
-        for t in tasks[name]:
-            y, ok, classes = task_labels(store.index, t)
-            if t.kind == "regression":
-                dist = f"mean {np.mean(y[ok]):.1f}, sd {np.std(y[ok]):.1f}" + (f" {t.unit}" if t.unit else "")
+        labels = label_table(store.index)
+        for spec in tasks[name]:
+            task = spec.task(name)
+            used = task_rows(labels, task)
+            y, classes = task_targets(used, task)
+            if task.kind == "regression":
+                dist = f"mean {np.mean(y):.1f}, sd {np.std(y):.1f}" + (f" {task.unit}" if task.unit else "")
             else:
-                counts = np.bincount(y[ok], minlength=len(classes))
+                counts = np.bincount(y, minlength=len(classes))
                 dist = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
-            rows.append({"probe set": name, "task": t.name, "type": t.kind, "segments": int(ok.sum()),
-                         "subjects": store.index.loc[ok, "subject_id"].nunique(), "labels": dist})
+            rows.append({"probe set": name, "task": task.id, "type": task.kind, "segments": len(used),
+                         "subjects": used["subject_id"].nunique(), "labels": dist})
     return pd.DataFrame(rows).set_index(["probe set", "task"])
 
 
@@ -97,9 +101,10 @@ def settings_table(params: AnyPPGParams, paper: AnyPPGParams, step: str) -> pd.D
 
     ours = flat(params.step(step).model_dump())
     theirs = flat(paper.step(step).model_dump())
-    if step == "pretrain":  # the model is part of what pretraining means
-        ours |= flat(params.shared.model.model_dump(), "model.")
-        theirs |= flat(paper.shared.model.model_dump(), "model.")
+    if step == "pretrain":  # the encoder and the runs' settings are part of what pretraining means
+        for p, d in ((params, ours), (paper, theirs)):
+            d |= flat(p.shared.encoder.model_dump(exclude_none=True), "encoder.")
+            d |= flat({k: c.model_dump() for k, c in p.shared.methods.items()}, "methods.")
     keys = list(dict.fromkeys([*theirs, *ours]))
     return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
                          "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
@@ -108,8 +113,6 @@ def settings_table(params: AnyPPGParams, paper: AnyPPGParams, step: str) -> pd.D
 # -------------------------------------------------------------------------------------------- figures
 def plot_examples(stores: Mapping[str, SegmentStore], n: int, seed: int, fs: float) -> plt.Figure:
     """``n`` preprocessed (PPG, ECG) pairs per source, on one time axis (z-scored units)."""
-    from physiofm.anyppg.data import example_pairs
-
     fig, axes = plt.subplots(len(stores) * n, 1, figsize=(10, 1.7 * len(stores) * n), sharex=True,
                              squeeze=False)
     for i, (name, store) in enumerate(stores.items()):
@@ -133,6 +136,7 @@ def plot_curves(curves: pd.DataFrame) -> plt.Figure:
     """Training loss (logged windows) and validation loss per method; one panel per method."""
     methods = list(dict.fromkeys(curves["method"]))
     fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), squeeze=False)
+    labels = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL"}
     for ax, m in zip(axes[0], methods, strict=True):
         c = curves[curves["method"] == m]
         ax.plot(c["step"], c["loss"], lw=1, label="train")
@@ -141,7 +145,7 @@ def plot_curves(curves: pd.DataFrame) -> plt.Figure:
         best = v.loc[v["val_loss"].idxmin()] if len(v) else None
         if best is not None:
             ax.axvline(best["step"], color="grey", ls=":", lw=1, label="selected (best val)")
-        ax.set_title(m)
+        ax.set_title(labels.get(m, m))
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.legend(fontsize=7)
@@ -151,7 +155,7 @@ def plot_curves(curves: pd.DataFrame) -> plt.Figure:
 
 def plot_clip_state(curves: pd.DataFrame) -> plt.Figure:
     """AnyPPG's learnable temperature and in-batch PPG->ECG top-1 accuracy over training."""
-    c = curves[curves["method"] == "AnyPPG"]
+    c = curves[curves["method"] == "anyppg"]
     fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3))
     a.plot(c["step"], c["temperature"])
     a.set_title("temperature tau = 1 / logit scale")
@@ -180,8 +184,6 @@ def plot_similarity(query: np.ndarray, gallery: np.ndarray, n: int, title: str) 
 
 def plot_probe_bars(results: pd.DataFrame) -> plt.Figure:
     """Figure 1's layout: per task the primary metric (MAE or AUC) of each method, mean +- std over folds."""
-    from physiofm.anyppg.evaluate import summarise_probes
-
     s = summarise_probes(results)
     kinds = results.drop_duplicates("task").set_index("task")["kind"]
     tasks = list(dict.fromkeys(s["task"]))
@@ -200,10 +202,3 @@ def plot_probe_bars(results: pd.DataFrame) -> plt.Figure:
             ax.set_ylim(0.4, 1.0)
     fig.tight_layout()
     return fig
-
-
-def save(fig: plt.Figure, out: Path, name: str) -> None:
-    """Save a figure as ``<out>/figures/<name>.png`` (the notebook shows it inline as well)."""
-    path = Path(out) / "figures" / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")

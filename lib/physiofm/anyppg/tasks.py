@@ -1,7 +1,7 @@
 """AnyPPG's evaluation as data: pretraining sources (Table 1/2), the eleven probing tasks (Tables 1, 3, 4) and
 the evaluation protocols (Methods), for the notebooks to iterate over.
 
-Dataset names are the registry names of :mod:`physiofm.datasets`; ``target`` is the label column a loader
+Dataset names are the registry names of :mod:`physiofm.datasets`; each task's column is the label a loader
 puts in ``RecordingSet.records`` / the segment index. ``paper_*`` fields are what the paper prints, so a
 notebook can put "published" next to "this study" and tests can find the labels in the paper text.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from physiofm.evaluation.tasks import Task
 
 TaskKind = Literal["regression", "binary", "multiclass"]
 
@@ -30,24 +32,30 @@ class PretrainSource:
 
 
 @dataclass(frozen=True)
-class ProbeTask:
-    """One dataset-task pair evaluated by linear probing on frozen PPG-encoder features."""
+class PaperTask:
+    """One dataset-task pair the paper evaluates by linear probing on frozen PPG-encoder features: the
+    :class:`~physiofm.evaluation.tasks.Task` on the dataset's store, and what the paper prints about it."""
 
-    dataset: str
-    target: str
-    kind: TaskKind
+    task: Task
     paper_dataset: str
     paper_task: str
     paper_subjects: int | None  # None where Table 1 prints N/A
     paper_segments: int
     paper_hours: int
-    unit: str | None = None  # regression targets only
     n_classes: int | None = None  # classification targets only
 
     @property
     def id(self) -> str:
         """Key of this task in params/published/anyppg.yaml, ``"<dataset>/<target>"``."""
-        return f"{self.dataset}/{self.target}"
+        return self.task.id
+
+    @property
+    def dataset(self) -> str:
+        return self.task.store
+
+    @property
+    def kind(self) -> str:
+        return self.task.kind
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -56,6 +64,13 @@ class ProbeTask:
     @property
     def published_table(self) -> str:
         return "table3_regression" if self.kind == "regression" else "table4_classification"
+
+
+def _paper(dataset: str, target: str, kind: TaskKind, paper_dataset: str, paper_task: str,
+           subjects: int | None, segments: int, hours: int, unit: str | None = None,
+           n_classes: int | None = None) -> PaperTask:
+    task = Task(f"{dataset}/{target}", kind, (target,), store=dataset, inputs="ppg", unit=unit)
+    return PaperTask(task, paper_dataset, paper_task, subjects, segments, hours, n_classes)
 
 
 # Table 1, "Pretraining"; Table 2, "#Samples" (held-out test pairs). Split 8:1:1 per source (Methods).
@@ -72,20 +87,19 @@ _SBP = "Systolic blood pressure estimation"
 _DBP = "Diastolic blood pressure estimation"
 
 # Table 1, "Evaluation" (subjects, segments, hours) with Table 3/4's names, in the order of Tables 3 and 4.
-PROBE_TASKS: tuple[ProbeTask, ...] = (
-    ProbeTask("dalia", "hr", "regression", "PPG-DaLiA", _HR, 15, 12_943, 36, unit="bpm"),
-    ProbeTask("ucibp", "sbp", "regression", "UCI-BP", _SBP, None, 261_563, 727, unit="mmHg"),
-    ProbeTask("ucibp", "dbp", "regression", "UCI-BP", _DBP, None, 261_563, 727, unit="mmHg"),
-    ProbeTask("butppg", "hr", "regression", "BUT PPG", _HR, 50, 3_840, 11, unit="bpm"),
-    ProbeTask("butppg", "sbp", "regression", "BUT PPG", _SBP, 50, 3_840, 11, unit="mmHg"),
-    ProbeTask("butppg", "dbp", "regression", "BUT PPG", _DBP, 50, 3_840, 11, unit="mmHg"),
-    ProbeTask("gyroacc", "hr", "regression", "Gyro-Acc-PPG", _HR, 24, 2_016, 6, unit="bpm"),
-    ProbeTask("wesad", "stress", "binary", "WESAD", "Stress recognition", 15, 4_419, 12, n_classes=2),
-    ProbeTask("wesad", "affect", "multiclass", "WESAD", "Affect recognition", 15, 4_419, 12, n_classes=4),
-    ProbeTask("deepbeat", "af", "binary", "DeepBeat", "Atrial fibrillation detection", None, 536_399, 1_490,
-              n_classes=2),
-    ProbeTask("butppg", "quality", "binary", "BUT PPG", "Signal quality assessment", 50, 3_840, 11,
-              n_classes=2),
+PROBE_TASKS: tuple[PaperTask, ...] = (
+    _paper("dalia", "hr", "regression", "PPG-DaLiA", _HR, 15, 12_943, 36, unit="bpm"),
+    _paper("ucibp", "sbp", "regression", "UCI-BP", _SBP, None, 261_563, 727, unit="mmHg"),
+    _paper("ucibp", "dbp", "regression", "UCI-BP", _DBP, None, 261_563, 727, unit="mmHg"),
+    _paper("butppg", "hr", "regression", "BUT PPG", _HR, 50, 3_840, 11, unit="bpm"),
+    _paper("butppg", "sbp", "regression", "BUT PPG", _SBP, 50, 3_840, 11, unit="mmHg"),
+    _paper("butppg", "dbp", "regression", "BUT PPG", _DBP, 50, 3_840, 11, unit="mmHg"),
+    _paper("gyroacc", "hr", "regression", "Gyro-Acc-PPG", _HR, 24, 2_016, 6, unit="bpm"),
+    _paper("wesad", "stress", "binary", "WESAD", "Stress recognition", 15, 4_419, 12, n_classes=2),
+    _paper("wesad", "affect", "multiclass", "WESAD", "Affect recognition", 15, 4_419, 12, n_classes=4),
+    _paper("deepbeat", "af", "binary", "DeepBeat", "Atrial fibrillation detection", None, 536_399, 1_490,
+           n_classes=2),
+    _paper("butppg", "quality", "binary", "BUT PPG", "Signal quality assessment", 50, 3_840, 11, n_classes=2),
 )
 
 # Multi-organ diagnosis on held-out MC-MED subjects (Table 1 "MC-MED*"; Methods): end-to-end fine-tuning,
@@ -138,15 +152,15 @@ RETRIEVAL_PROTOCOL = {
 }
 
 
-def probe_task(task_id: str) -> ProbeTask:
-    """The :class:`ProbeTask` with id ``"<dataset>/<target>"``, e.g. ``"wesad/affect"``."""
+def probe_task(task_id: str) -> PaperTask:
+    """The :class:`PaperTask` with id ``"<dataset>/<target>"``, e.g. ``"wesad/affect"``."""
     for t in PROBE_TASKS:
         if t.id == task_id:
             return t
     raise KeyError(f"no AnyPPG probe task {task_id!r}; known: {[t.id for t in PROBE_TASKS]}")
 
 
-def probe_tasks(kind: TaskKind | None = None, dataset: str | None = None) -> tuple[ProbeTask, ...]:
+def probe_tasks(kind: TaskKind | None = None, dataset: str | None = None) -> tuple[PaperTask, ...]:
     """The probing tasks, optionally only those of one kind and/or one dataset, in the paper's table order."""
     return tuple(
         t

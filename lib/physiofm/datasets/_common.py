@@ -25,6 +25,13 @@ class DatasetError(ValueError):
     """A problem in a dataset's files that makes a record unreadable (named file, named problem)."""
 
 
+def task(kind: str, level: str, columns: list[str], papers: list[str], **extra: Any) -> dict[str, Any]:
+    """One entry of a loader's ``info["tasks"]``: ``type`` (binary, multiclass, multilabel, regression,
+    text), ``level`` ("record": one label per record, "annotation": per annotated stretch), the label
+    ``columns``, the ``papers`` that use it, and extras such as ``classes`` or a row ``filter``."""
+    return {"type": kind, "level": level, "columns": list(columns), "papers": list(papers), **extra}
+
+
 def warn(message: str) -> None:
     warnings.warn(message, DatasetWarning, stacklevel=3)
 

@@ -109,16 +109,8 @@ def load(root: Path, ppg_channel: str = "PPG_R", include_ecg: bool = False) -> R
             rates["ecg"], out_units["ecg"] = efs[ch], "mV"
         report_nans(signals, rates, str(path))
         labels = {k: row[k] for k in row.index if k not in ("record_id", "subject_id", "path")}
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "butppg",
-            signals,
-            rates,
-            units=out_units,
-            labels=labels,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "butppg", signals, rates, units=out_units,
+                         labels=labels, meta={"path": str(path)})
 
     tasks = {
         t: {"type": "regression", "level": "record", "columns": [t], "papers": ["anyppg"]}

@@ -128,16 +128,9 @@ def ecg_loader(
         labels.update({k: v for k, v in row.items() if k.startswith("dx_") or k in ("female", "rhythm")})
         if extra_labels is not None:
             labels.update(extra_labels(row))
-        return Recording(
-            record_id=row["record_id"],
-            subject_id=str(row["subject_id"]),
-            source=source,
-            signals=signals,
-            fs=fs,
-            units={k: "mV" for k in signals},
-            labels=labels,
-            meta={"path": str(path), "comments": list(header.comments or [])},
-        )
+        return Recording(record_id=row["record_id"], subject_id=str(row["subject_id"]), source=source,
+                         signals=signals, fs=fs, units={k: "mV" for k in signals}, labels=labels,
+                         meta={"path": str(path), "comments": list(header.comments or [])})
 
     return load_row
 

@@ -129,16 +129,8 @@ def _load_original(root: Path) -> RecordingSet:
             "dx": row["dx"].split(";"),
             **{k: v for k, v in row.items() if k.startswith("dx_")},
         }
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "cpsc2018",
-            signals,
-            fs,
-            units={k: "mV" for k in LEADS},
-            labels=labels,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "cpsc2018", signals, fs,
+                         units={k: "mV" for k in LEADS}, labels=labels, meta={"path": str(path)})
 
     return RecordingSet(
         "cpsc2018",

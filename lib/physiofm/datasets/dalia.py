@@ -34,7 +34,7 @@ import pandas as pd
 
 from physiofm.recording import Recording, RecordingSet
 
-from ._common import DatasetError, report_nans, warn
+from ._common import DatasetError, report_nans, task, warn
 from ._layout import FileSpec, Layout
 from ._pickles import read_pickle, subject_table, wrist_signals
 
@@ -97,31 +97,9 @@ def load(root: Path, include_chest: bool = False) -> RecordingSet:
         report_nans(signals, fs, str(path))
         quest = data.get("questionnaire") or {}
         labels = {str(k).strip().lower(): (v.strip() if isinstance(v, str) else v) for k, v in quest.items()}
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "dalia",
-            signals,
-            fs,
-            units=units,
-            labels=labels,
-            annotations=ann,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "dalia", signals, fs, units=units,
+                         labels=labels, annotations=ann, meta={"path": str(path)})
 
-    tasks = {
-        "hr": {
-            "type": "regression",
-            "level": "annotation",
-            "columns": ["hr"],
-            "papers": ["syneco", "anyppg"],
-        },
-        "activity": {
-            "type": "multiclass",
-            "level": "annotation",
-            "columns": ["activity"],
-            "classes": list(ACTIVITIES),
-            "papers": ["syneco"],
-        },
-    }
+    tasks = {"hr": task("regression", "annotation", ["hr"], ["syneco", "anyppg"]),
+             "activity": task("multiclass", "annotation", ["activity"], ["syneco"], classes=list(ACTIVITIES))}
     return RecordingSet("dalia", table, load_row, info={"root": str(root), "tasks": tasks})

@@ -87,16 +87,9 @@ def load(root: Path, splits: Sequence[str] = ("train", "validate", "test")) -> R
             cache[path] = sig
         signals, fs = {"ppg": cache[path][int(row["index"]), :, 0].astype(np.float64)}, {"ppg": FS}
         report_nans(signals, fs, f"{path}[{row['index']}]")
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "deepbeat",
-            signals,
-            fs,
-            units={"ppg": "NU"},
-            labels={"af": int(row["af"]), "quality": int(row["quality"]), "split": row["split"]},
-            meta={"path": path},
-        )
+        return Recording(row["record_id"], row["subject_id"], "deepbeat", signals, fs, units={"ppg": "NU"},
+                         labels={"af": int(row["af"]), "quality": int(row["quality"]), "split": row["split"]},
+                         meta={"path": path})
 
     tasks = {"af": {"type": "binary", "level": "record", "columns": ["af"], "papers": ["anyppg"]}}
     return RecordingSet("deepbeat", table, load_row, info={"root": str(root), "tasks": tasks})

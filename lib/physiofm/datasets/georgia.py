@@ -13,13 +13,17 @@ Layout (``root`` is searched recursively)::
 
 Tasks (SyneCo "Georgia diagnosis", 22-class multi-label SNOMED-CT): columns ``dx_<class>`` over the
 CinC 2020 scored classes (:data:`physiofm.datasets.cinc.CINC2020_SCORED`, equivalent codes merged).
-SyneCo does not list its 22 classes; by default the loader keeps every scored class with at least
-``min_count`` positive records in the loaded copy (option). Also ``age``, ``sex`` / ``female``.
+By default the loader keeps every scored class with at least ``min_count`` positive records in the loaded
+copy; the option ``classes`` pins the list instead (every named class gets its column, positives or not).
+SyneCo does not list its 22 classes: :data:`SYNECO_CLASSES` are the 24 scored classes less the two the
+Georgia release never labels (pacing rhythm, prolonged PR interval: 0 Georgia records in the challenge's
+``dx_mapping_scored.csv``), which is 22. Also ``age``, ``sex`` / ``female``.
 Records have no patient identifier, so ``subject_id`` = record id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -35,11 +39,22 @@ LAYOUT = Layout(
     rates={"*": 500.0},
 )
 
+# The scored classes (equivalent codes merged) the Georgia release labels: SyneCo's "22-class" task.
+SYNECO_CLASSES: tuple[str, ...] = tuple(c for c in CINC2020_SCORED if c not in ("PR", "LPR"))
 
-def load(root: Path, min_count: int = 1) -> RecordingSet:
-    """Georgia records; ``min_count``: keep scored classes with at least this many positives."""
+
+
+def load(root: Path, min_count: int = 1, classes: Sequence[str] | None = None) -> RecordingSet:
+    """Georgia records; ``min_count``: keep scored classes with at least this many positives; ``classes``:
+    exactly these scored classes (e.g. :data:`SYNECO_CLASSES`), whatever their counts."""
     table = index_headers(root, "georgia")
-    hot, cols = classes_from_codes(table, CINC2020_SCORED, min_count=min_count)
+    if classes is None:
+        hot, cols = classes_from_codes(table, CINC2020_SCORED, min_count=min_count)
+    else:
+        unknown = sorted(set(classes) - set(CINC2020_SCORED))
+        if unknown:
+            raise ValueError(f"georgia: {unknown} are not CinC 2020 scored classes {list(CINC2020_SCORED)}")
+        hot, cols = classes_from_codes(table, {c: CINC2020_SCORED[c] for c in classes}, min_count=0)
     table = pd.concat([table, hot], axis=1)
     warn_unlabelled(table, cols, "georgia")
     tasks = {

@@ -97,16 +97,8 @@ def load(root: Path, fs: float = 50.0) -> RecordingSet:
         path = Path(row["path"])
         signals, rates, ann = read_subject(path, fs)
         report_nans(signals, rates, str(path))
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "gyroacc",
-            signals,
-            rates,
-            units={k: "NU" for k in signals},
-            annotations=ann,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "gyroacc", signals, rates,
+                         units={k: "NU" for k in signals}, annotations=ann, meta={"path": str(path)})
 
     tasks = {"hr": {"type": "regression", "level": "annotation", "columns": ["hr"], "papers": ["anyppg"]}}
     return RecordingSet("gyroacc", table, load_row, info={"root": str(root), "tasks": tasks})

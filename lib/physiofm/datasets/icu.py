@@ -139,16 +139,9 @@ def read_record(
             warn(f"{record_path}.hea: no channel for {absent} (channels {list(header.sig_name or [])})")
     report_nans(signals, fs, str(record_path))
     rid = record_id or record_path.name
-    return Recording(
-        record_id=rid,
-        subject_id=subject_id or rid,
-        source=source,
-        signals=signals,
-        fs=fs,
-        units=units,
-        labels=_alarm_labels(comments),
-        meta={"path": str(record_path), "channel_source": mapping},
-    )
+    return Recording(record_id=rid, subject_id=subject_id or rid, source=source, signals=signals, fs=fs,
+                     units=units, labels=_alarm_labels(comments),
+                     meta={"path": str(record_path), "channel_source": mapping})
 
 
 # --------------------------------------------------------------------------- matched waveform databases

@@ -50,13 +50,8 @@ LAYOUT = Layout(
 )
 
 
-def load(
-    root: Path,
-    require: Sequence[str] = CANONICAL,
-    min_duration_s: float = 0.0,
-    channels: str = "canonical",
-    subjects: Sequence[str] | None = None,
-) -> RecordingSet:
+def load(root: Path, require: Sequence[str] = CANONICAL, min_duration_s: float = 0.0,
+         channels: str = "canonical", subjects: Sequence[str] | None = None) -> RecordingSet:
     """Segments of MIMIC-III matched waveform records."""
     masters = subject_masters(root, lambda p: bool(_MASTER.match(p.name)), lambda m: m.parent.name, subjects)
     return load_matched(root, "mimic3_wave", masters, require, min_duration_s, channels)

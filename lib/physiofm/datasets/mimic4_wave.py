@@ -46,13 +46,8 @@ def _is_master(p: Path) -> bool:
     return p.stem == p.parent.name  # <record>/<record>.hea
 
 
-def load(
-    root: Path,
-    require: Sequence[str] = CANONICAL,
-    min_duration_s: float = 0.0,
-    channels: str = "canonical",
-    subjects: Sequence[str] | None = None,
-) -> RecordingSet:
+def load(root: Path, require: Sequence[str] = CANONICAL, min_duration_s: float = 0.0,
+         channels: str = "canonical", subjects: Sequence[str] | None = None) -> RecordingSet:
     """Segments of MIMIC-IV waveform records."""
     masters = subject_masters(root, _is_master, lambda m: m.parent.parent.name, subjects)
     return load_matched(root, "mimic4_wave", masters, require, min_duration_s, channels)

@@ -61,6 +61,7 @@ from ._common import (
     report_nans,
     require_file,
     sex_code,
+    task,
     to_millivolts,
     warn,
 )
@@ -244,27 +245,11 @@ def load(
             warn(f"{arousal_file}: missing; record has no sleep-stage / arousal annotations")
         report_nans(signals, fs, str(path))
         labels = {k: row[k] for k in ("age", "sex", "female", "age_under_55", "split")}
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "physionet2018",
-            signals,
-            fs,
-            units=units,
-            labels=labels,
-            annotations=ann,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "physionet2018", signals, fs, units=units,
+                         labels=labels, annotations=ann, meta={"path": str(path)})
 
-    tasks = {
-        "sleep_stage": {
-            "type": "multiclass",
-            "level": "annotation",
-            "columns": ["stage"],
-            "classes": [0, 1, 2, 3, 4],
-            "papers": ["multimae"],
-        },
-        "arousal": {"type": "binary", "level": "annotation", "columns": ["arousal"], "papers": ["multimae"]},
-        "age": {"type": "binary", "level": "record", "columns": ["age_under_55"], "papers": ["multimae"]},
-    }
+    stages = [0, 1, 2, 3, 4]
+    tasks = {"sleep_stage": task("multiclass", "annotation", ["stage"], ["multimae"], classes=stages),
+             "arousal": task("binary", "annotation", ["arousal"], ["multimae"]),
+             "age": task("binary", "record", ["age_under_55"], ["multimae"])}
     return RecordingSet("physionet2018", table, load_row, info={"root": str(root), "tasks": tasks})

@@ -127,16 +127,8 @@ def load(root: Path) -> RecordingSet:
             k: row[k]
             for k in ("sbp", "dbp", "hr", "hypertension", "hypertension_stage", "age", "sex", "female", "bmi")
         }
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "ppgbp",
-            signals,
-            fs,
-            units={"ppg": "NU"},
-            labels=labels,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "ppgbp", signals, fs, units={"ppg": "NU"},
+                         labels=labels, meta={"path": str(path)})
 
     tasks = {
         "hypertension": {

@@ -139,16 +139,8 @@ def load(root: Path, sampling_rate: int = 500) -> RecordingSet:
         signals, fs, _ = read_ecg_record(path)
         labels = {k: v for k, v in row.items() if k not in ("record_id", "subject_id", "path")}
         labels["sex"] = {0.0: "M", 1.0: "F"}.get(row["female"])
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "ptbxl",
-            signals,
-            fs,
-            units={k: "mV" for k in signals},
-            labels=labels,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "ptbxl", signals, fs,
+                         units={k: "mV" for k in signals}, labels=labels, meta={"path": str(path)})
 
     return RecordingSet(
         "ptbxl", table, load_row, info={"root": str(root), "sampling_rate": sampling_rate, "tasks": tasks}

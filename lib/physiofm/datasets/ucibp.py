@@ -138,16 +138,10 @@ def load(root: Path, window_s: float = 10.0) -> RecordingSet:
         signals = {"ppg": m[0], "abp": m[1], "ecg_ii": m[2]}
         fs = {k: FS for k in signals}
         report_nans(signals, fs, f"{path}[{row['index']}]")
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "ucibp",
-            signals,
-            fs,
-            units={"ppg": "NU", "abp": "mmHg", "ecg_ii": "mV"},
-            annotations=bp_windows(m[1], window_s),
-            meta={"path": str(path), "index": int(row["index"])},
-        )
+        return Recording(row["record_id"], row["subject_id"], "ucibp", signals, fs,
+                         units={"ppg": "NU", "abp": "mmHg", "ecg_ii": "mV"},
+                         annotations=bp_windows(m[1], window_s),
+                         meta={"path": str(path), "index": int(row["index"])})
 
     tasks = {
         "sbp": {"type": "regression", "level": "annotation", "columns": ["sbp"], "papers": ["anyppg"]},

@@ -129,16 +129,8 @@ def load(
         signals, fs, units = read_case(path, require)
         report_nans(signals, fs, str(path))
         labels = {"age": row["age"], "sex": row["sex"], "female": row["female"], "emop": row["emop"]}
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "vitaldb",
-            signals,
-            fs,
-            units=units,
-            labels=labels,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "vitaldb", signals, fs, units=units,
+                         labels=labels, meta={"path": str(path)})
 
     tasks = {
         "sex": {"type": "binary", "level": "record", "columns": ["female"], "papers": ["syneco"]},

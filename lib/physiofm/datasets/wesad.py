@@ -88,16 +88,8 @@ def load(root: Path, include_chest: bool = False) -> RecordingSet:
         if abs(label_s - ppg_s) > 1.0:
             warn(f"{path}: label covers {label_s:.1f} s but wrist BVP covers {ppg_s:.1f} s")
         report_nans(signals, fs, str(path))
-        return Recording(
-            row["record_id"],
-            row["subject_id"],
-            "wesad",
-            signals,
-            fs,
-            units=units,
-            annotations=ann,
-            meta={"path": str(path)},
-        )
+        return Recording(row["record_id"], row["subject_id"], "wesad", signals, fs, units=units,
+                         annotations=ann, meta={"path": str(path)})
 
     tasks = {
         "stress": {"type": "binary", "level": "annotation", "columns": ["stress"], "papers": ["anyppg"]},

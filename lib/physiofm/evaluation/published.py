@@ -1,16 +1,15 @@
 """Published numbers next to ours: "published vs this study" tables.
 
-A paper's numbers live in a YAML file under ``params/published/`` (the lead keeps them), e.g.::
+Every paper's numbers live in ``params/published/<paper>.yaml`` in one layout, transcribed once and tested
+against the paper text::
 
-    paper: syneco
-    source: Table 1 (AUROC, logistic-regression probe)
-    levels: [method, task]        # what the nesting under `values` means, outermost first
-    fixed: {probe: lr, metric: auroc}   # columns shared by every number
-    values:
-      SyneCo: {ptbxl_super5: 0.842, ptbxl_sub23: 0.851}
-      BYOL:   {ptbxl_super5: 0.840, ptbxl_sub23: 0.851}
+    meta: {...}                      # labels, captions, caveats (not numbers)
+    table_1:                         # a printed table (or ``text``: numbers the prose gives)
+      ptbxl_super5:                  # task, as our results name it (or the paper's key for it)
+        syneco: {lr_auroc: 0.842}    # method -> metric -> value (null: printed as "-")
+        byol: {lr_auroc: 0.840}
 
-:func:`load_published` turns it into a long table (method, task, probe, metric, value) and
+:func:`load_published` turns one table into a long frame (table, task, method, metric, value) and
 :func:`published_vs_ours` joins it with our tidy results (mean ± std over seeds).
 """
 
@@ -23,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+
+from physiofm.paths import repo_root
 
 KEYS = ("method", "task", "probe", "metric")
 
@@ -52,20 +53,25 @@ def flatten_published(
     return pd.DataFrame(rows)
 
 
-def load_published(path: Path) -> pd.DataFrame:
-    """Read a ``params/published/*.yaml`` file (format in the module doc) into a long table."""
+def load_published(path: Path, table: str | None = None) -> pd.DataFrame:
+    """One table of a ``params/published/*.yaml`` file (every table but ``meta`` when None) as a long frame
+    with columns table, task, method, metric, value."""
     path = Path(path)
-    raw = yaml.safe_load(path.read_text())
-    missing = {"levels", "values"} - set(raw or {})
+    raw = yaml.safe_load(path.read_text()) or {}
+    names = [t for t in raw if t != "meta"] if table is None else [table]
+    missing = [t for t in names if t not in raw]
     if missing:
-        raise ValueError(f"{path}: published-numbers file lacks key(s) {sorted(missing)}")
+        raise KeyError(f"{path}: no table(s) {missing}; tables: {[t for t in raw if t != 'meta']}")
     try:
-        df = flatten_published(raw["values"], raw["levels"], raw.get("fixed"))
+        parts = [flatten_published(raw[t], ["task", "method", "metric"], {"table": t}) for t in names]
     except ValueError as err:
         raise ValueError(f"{path}: {err}") from err
-    df["paper"] = raw.get("paper", path.stem)
-    df["source"] = raw.get("source", "")
-    return df
+    return pd.concat(parts, ignore_index=True)[["table", "task", "method", "metric", "value"]]
+
+
+def published_path(paper: str) -> Path:
+    """``params/published/<paper>.yaml`` of this checkout."""
+    return repo_root() / "params" / "published" / f"{paper}.yaml"
 
 
 def published_vs_ours(

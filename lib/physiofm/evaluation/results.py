@@ -6,12 +6,12 @@ case_ratio, ...) are allowed. Files are parquet or csv by suffix and are written
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
-from physiofm.training.checkpoint import atomic_write_bytes, write_parquet_atomic
+from physiofm.io import write_csv, write_parquet
 
 RESULT_COLUMNS = ("method", "task", "probe", "metric", "seed", "value")
 
@@ -35,9 +35,9 @@ def write_results(df: pd.DataFrame, path: Path) -> Path:
     """Write a results table to ``path`` (``.parquet`` or ``.csv``) atomically; returns ``path``."""
     df, path = results_frame(df), Path(path)
     if path.suffix == ".parquet":
-        write_parquet_atomic(df, path)
+        write_parquet(df, path)
     elif path.suffix == ".csv":
-        atomic_write_bytes(path, lambda f: f.write(df.to_csv(index=False).encode()))
+        write_csv(df, path)
     else:
         raise ValueError(f"results file {path} must end in .parquet or .csv")
     return path
@@ -67,3 +67,17 @@ def append_results(path: Path, new: pd.DataFrame) -> pd.DataFrame:
         merged = new
     write_results(merged, path)
     return results_frame(merged)
+
+
+def cached_results(path: Path, config: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The results ``compute()`` makes, kept in ``path`` with a ``config`` column naming what they depend
+    on: read back while that is unchanged, computed and written otherwise (slow probes rerun only when
+    their features, labels or settings change)."""
+    path = Path(path)
+    if path.is_file():
+        cached = read_results(path)
+        if "config" in cached and (cached["config"] == config).all():
+            return cached
+    df = results_frame(compute().assign(config=config))
+    write_results(df, path)
+    return df

@@ -9,6 +9,8 @@ projectors, learnable temperatures, EMA targets) and exposes:
 * ``embeddings(batch) -> {name: (B, D)}``: every frozen representation the method offers (per channel,
   fused, concatenated, ...), computed in eval mode without gradients;
 * ``embed(batch) -> (B, D)``: the representation a probe reads, ``embeddings(batch)[self.probe_key]``;
+* ``embed_inputs(batch, {name: keys}) -> {name: (B, D)}``: that representation from subsets of the inputs
+  (the channels a task provides);
 * ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here.
 
 ``register(name, config_cls)`` adds a builder ``config -> Method``; ``build(name, config)`` accepts a
@@ -18,7 +20,7 @@ projectors, learnable temperatures, EMA targets) and exposes:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,6 +49,24 @@ class Method(nn.Module):
     def embed(self, batch: Batch) -> torch.Tensor:
         """(B, D) frozen representation for probes: ``embeddings(batch)[self.probe_key]``."""
         return self.embeddings(batch)[self.probe_key]
+
+    def embed_inputs(self, batch: Batch, inputs: Mapping[str, Sequence[str]],
+                     stand_in: Mapping[str, tuple[str, int]] | None = None) -> dict[str, torch.Tensor]:
+        """The probe representation from each named subset of the batch's keys: ``{name: (B, D)}``.
+
+        A task may provide only some of a method's inputs (an ECG benchmark for a three-channel model);
+        ``inputs`` names the key sets, e.g. ``{"ecg": ("ecg_ii", "ecg_v"), "all": (...)}``. Sets that hold
+        none of :attr:`inputs` are left out. This default calls :meth:`embed` once per set; methods with
+        per-channel encoders encode each channel once. ``stand_in`` (key -> (input it is read as, length))
+        lets a method without a key read it through another input's encoder, used by
+        :class:`~physiofm.methods.channels.ChannelMethod`.
+        """
+        out = {}
+        for name, keys in inputs.items():
+            sub = {k: batch[k] for k in keys if k in batch and k in self.inputs}
+            if sub:
+                out[name] = self.embed(sub)
+        return out
 
     def after_step(self, step: int, max_steps: int) -> None:
         """Hook after each optimiser update; methods with EMA targets or clamped scales override it."""

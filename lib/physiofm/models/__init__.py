@@ -2,6 +2,7 @@
 hybrid_ecg's ViT-1D with its MAE decoder and the 1-D ResNet-50 baseline, MultiMAE and the masking,
 D-BETA's ECG conv-transformer, text encoders, co-attention fusion and MEM decoder."""
 
+from physiofm.models.backbones import backbone_names, build_backbone, build_encoder, register_backbone
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.coattention import CoAttentionFusion, CoAttentionLayer, FirstTokenPooler
 from physiofm.models.dbeta import DBetaModel, DBetaOutput, MLMHead
@@ -52,12 +53,16 @@ __all__ = [
     "TextEncoder",
     "ViT1D",
     "channel_keep_mask",
+    "backbone_names",
+    "build_backbone",
+    "build_encoder",
     "modality_mask",
     "multimodal_mask",
     "overall_mask_ratio",
     "random_lead_masking",
     "random_masking",
     "read_state_dict",
+    "register_backbone",
     "visible_count",
     "vit1d_parameter_count",
 ]

@@ -1,4 +1,8 @@
-"""SyneCo's per-channel encoder: Net1D -> mean pool -> Linear to 512 -> L2 normalisation (§2.1, App. C.1)."""
+"""A channel encoder: a backbone's pooled features, optionally mapped to ``embed_dim`` and L2-normalised.
+
+SyneCo (§2.1, App. C.1): Net1D -> mean pool -> Linear to 512 -> L2 normalisation. AnyPPG: the Net1D's
+1024-d pooled features themselves (its projector sits in the method, not here).
+"""
 
 from __future__ import annotations
 
@@ -12,23 +16,27 @@ from physiofm.models.net1d import Net1D
 
 
 class Encoder(nn.Module):
-    """(B, in_channels, T) -> (B, embed_dim) unit-norm embedding.
+    """(B, in_channels, T) -> (B, out_features): unit-norm ``embed_dim`` embeddings, or raw features.
 
     Args:
-        backbone: a :class:`Net1D` (default ``Net1D.ecgfounder()``: 30,654,000 parameters, 1024-d output).
-        embed_dim: width of the projection (SyneCo: 512).
+        backbone: anything mapping (B, C, T) to (B, backbone.out_features) (default
+            ``Net1D.ecgfounder()``: 30,654,000 parameters, 1024-d output).
+        embed_dim: width of the linear head (SyneCo: 512); None keeps the backbone's features as they are.
     """
 
-    def __init__(self, backbone: Net1D | None = None, embed_dim: int = 512) -> None:
+    def __init__(self, backbone: nn.Module | None = None, embed_dim: int | None = 512) -> None:
         super().__init__()
         self.backbone = Net1D.ecgfounder() if backbone is None else backbone
         self.embed_dim = embed_dim
-        self.proj = nn.Linear(self.backbone.out_features, embed_dim)
+        self.proj = None if embed_dim is None else nn.Linear(self.backbone.out_features, embed_dim)
+        self.out_features = self.backbone.out_features if embed_dim is None else embed_dim
 
     @classmethod
-    def from_config(cls, net1d: dict[str, Any] | None = None, embed_dim: int = 512) -> Encoder:
+    def from_config(cls, net1d: dict[str, Any] | None = None, embed_dim: int | None = 512) -> Encoder:
         """Build from Net1D keyword arguments (``None``: the ECGFounder preset)."""
         return cls(Net1D.ecgfounder() if net1d is None else Net1D(**net1d), embed_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.proj is None:
+            return self.backbone(x)
         return F.normalize(self.proj(self.backbone(x)), dim=-1)

@@ -3,6 +3,7 @@
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
 from physiofm.objectives.ets import SigLipETS, ets_loss, ets_targets
+from physiofm.objectives.gather import gather, global_batch
 from physiofm.objectives.infonce import NTXentLoss, info_nce, masked_info_nce
 from physiofm.objectives.mem import mem_targets
 from physiofm.objectives.mlm import mlm_loss, mlm_mask
@@ -24,6 +25,8 @@ __all__ = [
     "ema_update",
     "ets_loss",
     "ets_targets",
+    "gather",
+    "global_batch",
     "info_nce",
     "masked_info_nce",
     "masked_modality_mse",

@@ -5,7 +5,9 @@
 
 Row i of ``a`` and row i of ``b`` are the positive pair; every other row of the batch is a negative. The
 inputs are expected to be L2-normalised already, so ``a @ b.T`` is the paper's cosine similarity.
-Written after open_clip's ``ClipLoss`` (single process: no feature gathering across GPUs).
+Written after open_clip's ``ClipLoss``; under DDP the features of every process are gathered with gradient
+(:mod:`physiofm.objectives.gather`, open_clip's ``gather_with_grad``), so each pair has the global batch's
+negatives.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from physiofm.objectives.gather import gather
 
 # open_clip initialises the log-scale at log(1 / 0.07) and clamps it to [0, log(100)] after every optimiser
 # step ("as in the original paper"), so the temperature never drops below 0.01.
@@ -39,6 +43,7 @@ def clip_loss(a: torch.Tensor, b: torch.Tensor, logit_scale: torch.Tensor | floa
     if a.shape[0] < 2:
         raise ValueError(f"clip_loss needs at least 2 pairs per batch (negatives come from the batch), "
                          f"got {a.shape[0]}")
+    a, b = gather(a), gather(b)  # the whole batch under DDP (physiofm.objectives.gather)
     logits_per_a = logit_scale * a @ b.T
     logits_per_b = logits_per_a.T
     labels = torch.arange(a.shape[0], device=a.device)

@@ -5,7 +5,7 @@ For two views a, b of B samples, stack z = [â; b̂] (2B, D) of L2-normalised ro
     L = -1/(2B) sum_i log( exp(s_{i,pos(i)}) / sum_{j != i} exp(s_ij) ),   pos(i) = i +- B.
 Each row sees 2B - 2 negatives: B - 1 from the other view (the cross-view block) and B - 1 from its own view
 (the "same-view similarity blocks aggregated into the negative pool" of SyneCo §2.3). Averaging over all 2B
-rows makes it symmetric in a and b.
+rows makes it symmetric in a and b. Under DDP the rows of every process take part (:mod:`.gather`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from physiofm.objectives.gather import gather
 
 
 def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
@@ -30,6 +32,7 @@ def info_nce(a: torch.Tensor, b: torch.Tensor, temperature: float = 0.1) -> torc
         )
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
+    a, b = gather(a), gather(b)  # the whole batch under DDP (physiofm.objectives.gather)
     n = a.shape[0]
     z = F.normalize(torch.cat([a, b]), dim=-1)
     logits = z @ z.T / temperature

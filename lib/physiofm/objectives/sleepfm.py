@@ -19,6 +19,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from physiofm.objectives.gather import gather
+
 
 def _normalised(embeddings: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     if len(embeddings) < 2:
@@ -28,7 +30,7 @@ def _normalised(embeddings: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         if e.ndim != 2 or e.shape != shape:
             shapes = [tuple(x.shape) for x in embeddings]
             raise ValueError(f"every channel embedding must be (B, D) of one shape; got {shapes}")
-    return [F.normalize(e, dim=-1) for e in embeddings]
+    return [F.normalize(gather(e), dim=-1) for e in embeddings]  # whole batch under DDP (.gather)
 
 
 def _two_way_ce(logits: torch.Tensor) -> torch.Tensor:

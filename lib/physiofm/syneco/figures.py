@@ -9,17 +9,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from physiofm.store import SegmentStore
+from physiofm.syneco.data import example_segments
+
 CHANNEL_LABELS = {"ecg_ii": "ECG II", "ecg_v": "ECG V", "ppg": "PPG"}
 
 
-def segments(arrays: Mapping[str, np.ndarray], index: pd.DataFrame, fs: Mapping[str, float],
-             label_cols: Sequence[str] = ()) -> Figure:
-    """One row per segment, one column per channel: the z-scored model inputs over their 10 s."""
+def segments(store: SegmentStore, n: int, seed: int, label_cols: Sequence[str] = ()) -> Figure:
+    """``n`` segments of different subjects of ``store``, one row each, one column per channel: the z-scored
+    model inputs over their 10 s."""
+    arrays, index = example_segments(store, n, seed)
+    fs = {g: m["fs"] for g, m in store.groups.items()}
     groups = [g for g in ("ecg_ii", "ecg_v", "ppg") if g in arrays]
-    n = len(index)
-    fig, axes = plt.subplots(n, len(groups), figsize=(4.2 * len(groups), 1.5 * n + 0.4), squeeze=False,
-                             sharex=True)
-    for i in range(n):
+    fig, axes = plt.subplots(len(index), len(groups), figsize=(4.2 * len(groups), 1.5 * len(index) + 0.4),
+                             squeeze=False, sharex=True)
+    for i in range(len(index)):
         tag = ", ".join(f"{c}={index[c].iloc[i]}" for c in label_cols if c in index)
         for j, g in enumerate(groups):
             x = arrays[g][i, 0]
@@ -35,18 +39,37 @@ def segments(arrays: Mapping[str, np.ndarray], index: pd.DataFrame, fs: Mapping[
     return fig
 
 
-def agreement(df: pd.DataFrame, latent: str, measured: str, unit: str, title: str) -> Figure:
-    """Measured vs latent value per block (clean blocks), with the identity line."""
-    d = df[df["clean"]] if "clean" in df else df
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.scatter(d[latent], d[measured], s=4, alpha=0.5)
-    lo = float(np.nanmin([d[latent].min(), d[measured].min()]))
-    hi = float(np.nanmax([d[latent].max(), d[measured].max()]))
-    ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-    ax.set_xlabel(f"latent ({unit})")
-    ax.set_ylabel(f"measured ({unit})")
-    ax.set_title(title)
+def proof_agreement(proof: Mapping[str, pd.DataFrame]) -> Figure:
+    """Detected vs latent heart rate and measured vs latent pulse-transit time per clean block, with the
+    identity line (an empty panel with a note when the profile skips the proofs)."""
+    if not proof:
+        return skipped()
+    fig, axes = plt.subplots(1, 2, figsize=(8, 4))
+    for ax, (df, latent, measured, unit, title) in zip(axes, (
+            (proof["heart_rate"], "latent_hr", "detected_hr", "bpm", "heart rate: detected vs latent"),
+            (proof["ptt"], "latent_ptt_ms", "measured_ptt_ms", "ms", "pulse-transit time"))):
+        d = df[df["clean"]] if "clean" in df else df
+        ax.scatter(d[latent], d[measured], s=4, alpha=0.5)
+        lo = float(np.nanmin([d[latent].min(), d[measured].min()]))
+        hi = float(np.nanmax([d[latent].max(), d[measured].max()]))
+        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
+        ax.set(xlabel=f"latent ({unit})", ylabel=f"measured ({unit})", title=title)
     fig.tight_layout()
+    return fig
+
+
+def proof_structure(proof: Mapping[str, pd.DataFrame]) -> Figure:
+    """AUROC of the hand-made-feature classifier per label (rows) and channel set (columns)."""
+    if not proof:
+        return skipped()
+    return heatmap(proof["structure"], "AUROC of hand-made features, by channel set", vmin=0.4, vmax=1.0)
+
+
+def skipped(note: str = "skipped in this profile (params: proofs.records = 0)") -> Figure:
+    """A small figure that only says why there is nothing to plot."""
+    fig, ax = plt.subplots(figsize=(5, 1))
+    ax.text(0.5, 0.5, note, ha="center", va="center")
+    ax.axis("off")
     return fig
 
 
@@ -87,6 +110,14 @@ def loss_curves(curves: pd.DataFrame, methods: Sequence[str]) -> Figure:
     axes.flat[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def ablation_bars(table: pd.DataFrame, a: str, b: str) -> Figure:
+    """AUROC of ``a`` and ``b`` on every AUROC column of an ablation table (:func:`.tables.ablation`)."""
+    if a not in table:
+        return skipped(f"{a} or {b} was not trained in this profile")
+    auc = table[table["metric"] == "auroc"].set_index("paper task")[[a, b]]
+    return paired_bars(auc, f"{a} vs {b} (AUROC)", "AUROC")
 
 
 def paired_bars(table: pd.DataFrame, title: str, ylabel: str) -> Figure:

@@ -1,10 +1,11 @@
 """The paper's Tables 1-3 with its published numbers beside ours, and the paper's claims checked on ours.
 
 ``params/published/syneco.yaml`` nests table -> task -> method -> metric -> value (metric keys name the
-probe: ``lr_auroc``, ``rf_mae``); :func:`published` flattens one table with
-:func:`physiofm.evaluation.published.flatten_published` and :func:`physiofm.evaluation.published_vs_ours`
-joins it with our tidy results, after our rows are renamed to the paper's keys (analogue task -> paper
-task, e.g. ``byol_ecg`` -> ``byol`` in Table 1).
+probe: ``lr_auroc``, ``rf_mae``), the layout every paper's published numbers share; :func:`published` reads
+one table with :func:`physiofm.evaluation.published.load_published` and
+:func:`physiofm.evaluation.published_vs_ours` joins it with our tidy results, after our rows are renamed to
+the paper's keys (analogue task -> paper task, e.g. ``byol_ecg`` -> ``byol`` in Table 1). The data
+notebook's tables (Table B beside our splits, the downstream cohort's label shares) are here too.
 """
 
 from __future__ import annotations
@@ -16,31 +17,26 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from physiofm import splits as splits_module
 from physiofm.evaluation import published_vs_ours
-from physiofm.evaluation.published import flatten_published
-from physiofm.paths import repo_root
+from physiofm.evaluation.published import load_published, published_path
+from physiofm.io import write_csv
 from physiofm.syneco.probing import RANDOM_INIT
 from physiofm.syneco.tasks import PAPER_TABLES, THREE_CHANNEL, PaperTable, column_task
 
 LOWER_IS_BETTER = {"mae"}
 
 
-def published_file(root: Path | None = None) -> Path:
-    return (root or repo_root()) / "params" / "published" / "syneco.yaml"
-
-
 def published_raw(path: Path | None = None) -> dict:
-    return yaml.safe_load(Path(path or published_file()).read_text())
+    return yaml.safe_load(Path(path or published_path("syneco")).read_text())
 
 
 def published(table_id: str, path: Path | None = None) -> pd.DataFrame:
     """Long table (task, method, metric, value) of one printed table, plus the numbers the running text
     gives for methods of that table the table itself does not print (SleepFM 2mod on PTB-XL, section 4.1)."""
-    raw = published_raw(path)
-    if table_id not in raw:
-        raise KeyError(f"{path or published_file()}: no table {table_id!r}")
-    df = flatten_published(raw[table_id], ["task", "method", "metric"])
-    text = flatten_published(raw.get("text", {}), ["task", "method", "metric"])
+    path = Path(path or published_path("syneco"))
+    df = load_published(path, table_id).drop(columns="table")
+    text = load_published(path, "text").drop(columns="table")
     methods = set(PAPER_TABLES[table_id].methods) if table_id in PAPER_TABLES else set()
     keep = text["task"].isin(df["task"]) & text["metric"].isin(df["metric"]) & text["method"].isin(methods)
     text = text[keep & ~text["method"].isin(df["method"])]
@@ -166,3 +162,66 @@ def claims(results: pd.DataFrame, source: str) -> pd.DataFrame:
                      "wins here": int(c[f"{a} wins here"].sum()),
                      "wins in paper": f"{int(paper.sum())} of {len(paper)}" if len(paper) else "–"})
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------ data notebook
+def table_b(path: Path | None = None) -> pd.DataFrame:
+    """The paper's Table B (database, split, subjects, records, segments, hours, cap per record)."""
+    raw = published_raw(path)["table_b"]
+    return pd.DataFrame([{"database": db, "split": sp, **vals} for db, parts in raw.items()
+                         for sp, vals in parts.items()])
+
+
+def split_counts(store, splits: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """Subjects, records, segments and hours per source and split of the pretraining store (Table B's
+    layout), written to ``out/splits_table.csv``."""
+    table = splits_module.split_counts(splits, {"pretrain": store.index}, segment_s=10.0)
+    write_csv(table, Path(out) / "splits_table.csv")
+    return table
+
+
+SUBJECT_LABELS = ("af", "conduction", "st_change", "v_rprime", "stiff", "hypertensive_subject", "female",
+                  "older")
+
+
+def downstream_overview(labels: pd.DataFrame) -> list[pd.DataFrame]:
+    """The built-in downstream cohort at a glance: its size, the share of subjects with each subject label,
+    segments per activity and per alarm kind."""
+    prevalence = labels.groupby("subject_id")[list(SUBJECT_LABELS)].first().mean()
+    return [pd.DataFrame({"subjects": labels["subject_id"].nunique(), "segments": len(labels)},
+                         index=["downstream"]),
+            prevalence.rename("share of subjects with the label").to_frame().round(3),
+            labels["activity"].value_counts().rename("segments per activity").to_frame(),
+            labels["alarm"].value_counts().rename("segments per alarm kind").to_frame()]
+
+
+def loss_terms(curves: pd.DataFrame,
+               methods: Sequence[str] = ("syneco", "stack", "syneco_2mod")) -> pd.DataFrame:
+    """SyneCo's loss and its two terms (fused, per-channel) at the first and last logged step of each
+    fused run."""
+    cols = [c for c in ("loss", "fused_loss", "mod_loss") if c in curves]
+    tail = curves[curves["method"].isin(methods)].groupby("method")[cols]
+    return pd.concat({"first": tail.first(), "last": tail.last()}, axis=1).round(3)
+
+
+def ablation(results: pd.DataFrame, a: str, b: str, source: str, out: Path, name: str) -> pd.DataFrame:
+    """:func:`compare` of ``a`` and ``b`` written to ``out/<name>.csv`` (empty when either was not run)."""
+    if not {a, b} <= set(results["method"]):
+        return pd.DataFrame({"note": [f"{a} or {b} was not trained in this profile"]})
+    table = compare(results, a, b, source)
+    write_csv(table, Path(out) / f"{name}.csv")
+    return table
+
+
+def write_claims(results: pd.DataFrame, source: str, out: Path) -> pd.DataFrame:
+    """:func:`claims`, written to ``out/claims.csv``."""
+    table = claims(results, source)
+    write_csv(table, Path(out) / "claims.csv")
+    return table
+
+
+def write_paper_table(results: pd.DataFrame, table_id: str, source: str, out: Path) -> pd.DataFrame:
+    """:func:`paper_table`, written to ``out/<table_id>.csv``."""
+    table = paper_table(results, table_id, source)
+    write_csv(table, Path(out) / f"{table_id}.csv", index=True)
+    return table

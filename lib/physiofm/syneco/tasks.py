@@ -1,7 +1,9 @@
-"""The SyneCo study's downstream tasks as data: the paper's Tables 1-3 and their built-in analogues.
+"""The SyneCo study's task mapping: the paper's Tables 1-3, its benchmarks and their built-in analogues.
 
-A :class:`Task` says which labels, which input channels, which rows (every segment, one segment per subject,
-or the subject mean of up to ``max_segments_per_subject`` segments) and which metric. ``PAPER_TABLES`` lays
+Each task is a :class:`physiofm.evaluation.tasks.Task`: which labels, which input channels (``INPUTS``: "ecg"
+= ECG-II + ECG-V, "ppg", "all"), which rows (every segment, one segment per subject, or the subject mean of
+up to ``max_segments_per_subject`` segments) and which metric. The benchmarks' tasks come from their loaders'
+task lists (:func:`paper_tasks`); the analogues are defined here. ``PAPER_TABLES`` lays
 out Tables 1-3 exactly as printed (columns = the paper's tasks, rows = methods) and names, for each column,
 the task that stands for it here: the real benchmark in the ``paper`` profile, an analogue of the built-in
 cohort in ``ci`` / ``demo`` (``analogue``).
@@ -35,99 +37,81 @@ VitalDB emergency      ``older_subject`` (age >= 60)     no acute-state label ex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-Kind = Literal["binary", "multiclass", "multilabel", "regression"]
-Rows = Literal["segment", "one", "subject"]
+from physiofm.evaluation.tasks import Task, tasks_from_info
+
 ECG = ("ecg_ii", "ecg_v")
 PPG = ("ppg",)
 ALL = ("ecg_ii", "ecg_v", "ppg")
 INPUTS = {"ecg": ECG, "ppg": PPG, "all": ALL}
 
 
-@dataclass(frozen=True)
-class Task:
-    """One probing task.
-
-    Attributes:
-        id: our name for it (results table ``task`` column).
-        kind: binary / multiclass / multilabel / regression.
-        columns: label column(s) in the downstream label table.
-        inputs: "ecg" (ECG-II + ECG-V), "ppg" or "all" (the three channels).
-        rows: "segment" (every segment a sample), "one" (one segment per subject: a 10-s record per
-            patient, as PTB-XL / Chapman / Georgia / PPG-BP give) or "subject" (subject mean of segments).
-        store: which downstream store holds it ("downstream" for the built-in cohort).
-        where: optional pandas query selecting the rows a task uses (e.g. alarm segments only).
-        description: one line for tables.
-    """
-
-    id: str
-    kind: Kind
-    columns: tuple[str, ...]
-    inputs: Literal["ecg", "ppg", "all"]
-    rows: Rows
-    store: str = "downstream"
-    where: str | None = None
-    description: str = ""
-
-    @property
-    def probe_task(self) -> str:
-        """The :mod:`physiofm.evaluation.probes` task type."""
-        return {"binary": "classification", "multiclass": "classification"}.get(self.kind, self.kind)
-
-    @property
-    def metric(self) -> str:
-        return "mae" if self.kind == "regression" else "auroc"
+def _t(id: str, kind: str, columns: tuple[str, ...], inputs: str, rows: str, **kw) -> Task:
+    return Task(id, kind, columns, store="downstream", inputs=inputs, rows=rows, **kw)
 
 
 # --------------------------------------------------------------------------------- built-in analogues
 ANALOGUE_TASKS: dict[str, Task] = {t.id: t for t in [
-    Task("ecg_dx", "multilabel", ("af", "conduction", "st_change", "v_rprime"), "ecg", "one",
-         description="AF, conduction, ST-T change, V-lead R' (multi-label) from one 10-s ECG"),
-    Task("v_rprime", "binary", ("v_rprime",), "ecg", "one",
-         description="R' seen only in the V lead, one 10-s ECG"),
-    Task("female", "binary", ("female",), "ecg", "one", description="sex from one 10-s ECG"),
-    Task("af", "binary", ("af",), "ecg", "one", description="atrial fibrillation from one 10-s ECG"),
-    Task("ecg_dx_rate", "multilabel", ("af", "conduction", "st_change", "v_rprime", "tachy", "brady"),
-         "ecg", "one", description="the diagnostic set plus tachy- / bradycardia, one 10-s ECG"),
-    Task("heart_rate", "regression", ("heart_rate",), "ppg", "segment",
-         description="heart rate (bpm) of every 10-s PPG segment"),
-    Task("heart_rate_one", "regression", ("heart_rate",), "ppg", "one",
-         description="heart rate (bpm) of one 10-s PPG segment per subject"),
-    Task("activity", "multiclass", ("activity_code",), "ppg", "segment",
-         description="activity (5 classes) of every 10-s PPG segment"),
-    Task("hypertensive_one", "binary", ("hypertensive",), "ppg", "one",
-         description="hypertension (set by pulse-transit time) from one 10-s PPG segment"),
-    Task("false_alarm", "binary", ("false_alarm",), "all", "segment", where="alarm != 'none'",
-         description="false vs true VT alarm, alarm segments, three channels"),
-    Task("female_subject", "binary", ("female",), "all", "subject",
-         description="sex per subject, segments mean-pooled, three channels"),
-    Task("older_subject", "binary", ("older",), "all", "subject",
-         description="age >= 60 per subject, segments mean-pooled, three channels"),
+    _t("ecg_dx", "multilabel", ("af", "conduction", "st_change", "v_rprime"), "ecg", "one",
+       description="AF, conduction, ST-T change, V-lead R' (multi-label) from one 10-s ECG"),
+    _t("v_rprime", "binary", ("v_rprime",), "ecg", "one",
+       description="R' seen only in the V lead, one 10-s ECG"),
+    _t("female", "binary", ("female",), "ecg", "one", description="sex from one 10-s ECG"),
+    _t("af", "binary", ("af",), "ecg", "one", description="atrial fibrillation from one 10-s ECG"),
+    _t("ecg_dx_rate", "multilabel", ("af", "conduction", "st_change", "v_rprime", "tachy", "brady"), "ecg",
+       "one", description="the diagnostic set plus tachy- / bradycardia, one 10-s ECG"),
+    _t("heart_rate", "regression", ("heart_rate",), "ppg", "segment",
+       description="heart rate (bpm) of every 10-s PPG segment"),
+    _t("heart_rate_one", "regression", ("heart_rate",), "ppg", "one",
+       description="heart rate (bpm) of one 10-s PPG segment per subject"),
+    _t("activity", "multiclass", ("activity_code",), "ppg", "segment",
+       description="activity (5 classes) of every 10-s PPG segment"),
+    _t("hypertensive_one", "binary", ("hypertensive",), "ppg", "one",
+       description="hypertension (set by pulse-transit time) from one 10-s PPG segment"),
+    _t("false_alarm", "binary", ("false_alarm",), "all", "segment", where="alarm != 'none'",
+       description="false vs true VT alarm, alarm segments, three channels"),
+    _t("female_subject", "binary", ("female",), "all", "subject",
+       description="sex per subject, segments mean-pooled, three channels"),
+    _t("older_subject", "binary", ("older",), "all", "subject",
+       description="age >= 60 per subject, segments mean-pooled, three channels"),
 ]}
 
 # ------------------------------------------------------------------------------- the paper's benchmarks
-PAPER_TASKS: dict[str, Task] = {t.id: t for t in [
-    Task("ptbxl_super5", "multilabel", ("superdiagnostic",), "ecg", "one", store="ptbxl",
-         where="n_superdiagnostic > 0"),
-    Task("ptbxl_sub23", "multilabel", ("subdiagnostic",), "ecg", "one", store="ptbxl",
-         where="n_subdiagnostic > 0"),
-    Task("ptbxl_sex", "binary", ("female",), "ecg", "one", store="ptbxl"),
-    Task("chapman_rhythm", "multiclass", ("rhythm",), "ecg", "one", store="chapman"),
-    Task("chapman_sex", "binary", ("female",), "ecg", "one", store="chapman"),
-    Task("georgia_dx", "multilabel", ("diagnosis",), "ecg", "one", store="georgia"),
-    Task("dalia_hr", "regression", ("hr",), "ppg", "segment", store="dalia"),
-    Task("ppgbp_hr", "regression", ("hr",), "ppg", "one", store="ppgbp"),
-    Task("dalia_activity", "multiclass", ("activity",), "ppg", "segment", store="dalia"),
-    Task("ppgbp_hypertension", "binary", ("hypertension",), "ppg", "one", store="ppgbp"),
-    Task("vtac", "binary", ("false_alarm",), "all", "segment", store="vtac"),
-    Task("vitaldb_sex", "binary", ("female",), "all", "subject", store="vitaldb_test"),
-    Task("vitaldb_emergency", "binary", ("emop",), "all", "subject", store="vitaldb_test"),
-]}
+# Paper task -> (store, the loader's task, inputs, rows). App. C.3: a subject with several segments is one
+# sample, the mean of its segment embeddings (PTB-XL patients, PPG-BP subjects, VitalDB cases; Chapman and
+# Georgia records are their own subjects); PPG-DaLiA windows and VTaC alarm windows are samples themselves.
+PAPER_TASKS: dict[str, tuple[str, str, str, str]] = {
+    "ptbxl_super5": ("ptbxl", "superdiagnostic", "ecg", "subject"),
+    "ptbxl_sub23": ("ptbxl", "subdiagnostic", "ecg", "subject"),
+    "ptbxl_sex": ("ptbxl", "sex", "ecg", "subject"),
+    "chapman_rhythm": ("chapman", "rhythm", "ecg", "subject"),
+    "chapman_sex": ("chapman", "sex", "ecg", "subject"),
+    "georgia_dx": ("georgia", "diagnosis", "ecg", "subject"),
+    "dalia_hr": ("dalia", "hr", "ppg", "segment"),
+    "ppgbp_hr": ("ppgbp", "hr", "ppg", "subject"),
+    "dalia_activity": ("dalia", "activity", "ppg", "segment"),
+    "ppgbp_hypertension": ("ppgbp", "hypertension", "ppg", "subject"),
+    "vtac": ("vtac", "false_alarm", "all", "segment"),
+    "vitaldb_sex": ("vitaldb_test", "sex", "all", "subject"),
+    "vitaldb_emergency": ("vitaldb_test", "emergency", "all", "subject"),
+}
+
+
+def paper_tasks(loader_tasks: Mapping[str, Mapping[str, dict]]) -> dict[str, Task]:
+    """The paper's benchmark tasks from the loaders' task lists (store name -> ``info["tasks"]``), for the
+    stores the data step built."""
+    out = {}
+    for tid, (store, name, inputs, rows) in PAPER_TASKS.items():
+        if store in loader_tasks and name in loader_tasks[store]:
+            task = tasks_from_info({name: loader_tasks[store][name]}, store, inputs=inputs, rows=rows)[name]
+            out[tid] = task.but(id=tid)
+    return out
 
 
 @dataclass(frozen=True)
@@ -143,9 +127,10 @@ class PaperTable:
 
 ROWS_ECG = {"syneco": "syneco", "sleepfm_loo": "sleepfm_loo", "sleepfm_pair": "sleepfm_pair",
             "syneco_2mod": "syneco_2mod", "stack": "stack", "byol": "byol_ecg", "simclr": "simclr_ecg"}
-ROWS_PPG = {**ROWS_ECG, "byol": "byol_ppg", "simclr": "simclr_ppg"}
-# Table 1 prints no SleepFM 2mod row, but section 4.1 compares it with SleepFM LOO on super5 / sub23.
+# Tables 1 and 2 print no SleepFM 2mod row, but section 4.1 gives its PTB-XL super5 / sub23 AUROC and
+# section 4.2 its PPG-DaLiA HR MAE, so it is probed in both tables' columns.
 ROWS_ECG_TEXT = {**ROWS_ECG, "sleepfm_2mod": "sleepfm_2mod"}
+ROWS_PPG_TEXT = {**ROWS_ECG_TEXT, "byol": "byol_ppg", "simclr": "simclr_ppg"}
 ROWS_MULTI = {"syneco": "syneco", "sleepfm_loo": "sleepfm_loo", "sleepfm_pair": "sleepfm_pair",
               "sleepfm_2mod": "sleepfm_2mod", "syneco_2mod": "syneco_2mod", "stack": "stack"}
 
@@ -159,7 +144,7 @@ PAPER_TABLES: dict[str, PaperTable] = {t.id: t for t in [
                {"dalia_hr": ("rf", "mae", "heart_rate"), "ppgbp_hr": ("rf", "mae", "heart_rate_one"),
                 "dalia_activity": ("lr", "auroc", "activity"),
                 "ppgbp_hypertension": ("lr", "auroc", "hypertensive_one")},
-               ROWS_PPG),
+               ROWS_PPG_TEXT),
     PaperTable("table_3", "Multi-channel benchmark AUROC under logistic regression probing",
                {"vtac": ("lr", "auroc", "false_alarm"), "vitaldb_sex": ("lr", "auroc", "female_subject"),
                 "vitaldb_emergency": ("lr", "auroc", "older_subject")},
@@ -169,8 +154,11 @@ PAPER_TABLES: dict[str, PaperTable] = {t.id: t for t in [
 THREE_CHANNEL = ("syneco", "stack", "sleepfm_pair", "sleepfm_loo")
 
 
-def tasks_for(source: Literal["synthetic", "real"]) -> dict[str, Task]:
-    return ANALOGUE_TASKS if source == "synthetic" else PAPER_TASKS
+def tasks_for(source: Literal["synthetic", "real"],
+              loader_tasks: Mapping[str, Mapping[str, dict]] | None = None) -> dict[str, Task]:
+    """The tasks that fill Tables 1-3 here: the analogues, or the benchmarks' (``loader_tasks``: store name ->
+    the loader's ``info["tasks"]``, from :func:`physiofm.syneco.data.loader_tasks`)."""
+    return dict(ANALOGUE_TASKS) if source == "synthetic" else paper_tasks(loader_tasks or {})
 
 
 def column_task(table: PaperTable, paper_task: str, source: Literal["synthetic", "real"]) -> str | None:
@@ -230,46 +218,3 @@ def synthetic_labels(index: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFram
     out["alarm"] = alarm
     out["false_alarm"] = np.where(alarm == "false", 1.0, np.where(alarm == "true", 0.0, np.nan))
     return out
-
-
-def task_rows(labels: pd.DataFrame, task: Task, per_subject: int | None = None) -> pd.DataFrame:
-    """The label rows a task uses: ``where`` applied, rows with a label; for "one", each subject's first
-    usable segment; for "segment", at most ``per_subject`` segments per subject (a fixed random subset)."""
-    df = labels.query(task.where) if task.where else labels
-    cols = list(task_columns(labels, task))
-    df = df[df[cols].notna().all(axis=1)]
-    if task.rows == "one":
-        df = df.sort_values(["subject_id", "record_id", "offset_s"]).groupby("subject_id", sort=False).head(1)
-    elif task.rows == "segment" and per_subject is not None:
-        order = np.random.default_rng(0).permutation(len(df))
-        df = df.iloc[order].groupby("subject_id", sort=False).head(per_subject).sort_values("row")
-    return df
-
-
-def task_columns(labels: pd.DataFrame, task: Task) -> tuple[str, ...]:
-    """Label columns of ``task``; a multi-label task named by a prefix expands to its indicator columns."""
-    if task.kind == "multilabel" and len(task.columns) == 1 and task.columns[0] not in labels:
-        prefix = {"superdiagnostic": "super_", "subdiagnostic": "sub_", "diagnosis": "dx_"}.get(
-            task.columns[0], task.columns[0] + "_")
-        cols = tuple(c for c in labels.columns if c.startswith(prefix))
-        if not cols:
-            raise KeyError(f"task {task.id}: no label columns with prefix {prefix!r}")
-        return cols
-    missing = [c for c in task.columns if c not in labels]
-    if missing:
-        raise KeyError(f"task {task.id}: label column(s) {missing} not in the label table")
-    return task.columns
-
-
-def task_targets(rows: pd.DataFrame, task: Task, labels: pd.DataFrame | None = None) -> np.ndarray:
-    """``y`` of a task: (N,) ints / floats, or (N, L) indicators for multi-label (constant labels dropped)."""
-    cols = list(task_columns(labels if labels is not None else rows, task))
-    if task.kind == "multilabel":
-        return rows[cols].to_numpy().astype(int)
-    y = rows[cols[0]].to_numpy()
-    if task.kind == "regression":
-        return y.astype(float)
-    if y.dtype.kind in "OUS":  # string classes -> codes in sorted order
-        classes = sorted(pd.unique(y))
-        return np.searchsorted(classes, y)
-    return y.astype(int)

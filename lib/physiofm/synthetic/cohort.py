@@ -11,7 +11,7 @@ order in which records are read.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,11 +56,30 @@ class Cohort:
     def __len__(self) -> int:
         return len(self.recordings)
 
+    def head(self, n: int) -> Cohort:
+        """The first ``n`` records as a cohort (its tables cut to match)."""
+        rs = self.recordings.subset(np.arange(min(n, len(self.recordings))))
+        ids, subjects = set(rs.records["record_id"]), set(rs.records["subject_id"])
+        return replace(self, recordings=rs,
+                       subjects=self.subjects[self.subjects["subject_id"].isin(subjects)],
+                       labels=self.labels[self.labels["record_id"].isin(ids)],
+                       events=self.events[self.events["record_id"].isin(ids)])
+
     def __repr__(self) -> str:
         return (
             f"Cohort({self.name!r}, {len(self.recordings)} records, {len(self.subjects)} subjects, "
             f"{len(self.labels)} label rows)"
         )
+
+
+def plan_tables(plans: dict[str, Any], labels: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A cohort's label and event tables from its records' plans: every plan's ``labels`` table (blocks,
+    epochs) with ``record_id`` and ``subject_id``, and its ``events`` with ``subject_id``."""
+    tables = [getattr(p, labels).assign(record_id=p.record_id, subject_id=p.subject_id)
+              for p in plans.values()]
+    parts = [p.events.assign(subject_id=p.subject_id) for p in plans.values() if len(p.events)]
+    empty = next(iter(plans.values())).events.assign(subject_id="")
+    return pd.concat(tables, ignore_index=True), pd.concat(parts, ignore_index=True) if parts else empty
 
 
 class LazyLoader:

@@ -344,18 +344,9 @@ def render(p: Ecg12Plan) -> Recording:
     for name, x in leads.items():
         x = x + art.baseline_wander(n, FS, bw, rng) + mains + rates.white_mv * rng.standard_normal(n)
         signals[name] = x.astype(np.float32)
-    return Recording(
-        p.record_id,
-        p.subject_id,
-        SOURCE,
-        signals,
-        dict.fromkeys(signals, FS),
-        dict.fromkeys(signals, "mV"),
-        0.0,
-        dict(p.labels),
-        None,
-        {"r_peaks_s": p.r[(p.r >= 0) & (p.r < DURATION_S)]},
-    )
+    return Recording(p.record_id, p.subject_id, SOURCE, signals, dict.fromkeys(signals, FS),
+                     dict.fromkeys(signals, "mV"), 0.0, dict(p.labels), None,
+                     {"r_peaks_s": p.r[(p.r >= 0) & (p.r < DURATION_S)]})
 
 
 def _stratified_folds(keys: list[str], rng: np.random.Generator, folds: int = 10) -> np.ndarray:

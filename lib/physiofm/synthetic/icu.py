@@ -56,7 +56,7 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import artefacts as art
 from physiofm.synthetic import dipole, ecg, ppg
-from physiofm.synthetic.cohort import Cohort, LazyLoader, block_edges, check_positive, rng_for
+from physiofm.synthetic.cohort import Cohort, LazyLoader, block_edges, check_positive, plan_tables, rng_for
 
 SOURCE = "synthetic_icu"
 ECG_FS = 500.0
@@ -143,54 +143,34 @@ def _morphology(s: pd.Series, rng: np.random.Generator) -> ecg.Morphology:
     )
 
 
-def _plan(
-    s: pd.Series,
-    index: int,
-    seed: int,
-    duration_s: float,
-    block_s: float,
-    alarms_per_hour: float,
-    rates: art.ArtefactRates,
-    leads: tuple[str, ...],
-    v_lead: str,
-) -> IcuPlan:
-    rng = rng_for(seed, "icu", index, "plan")
-    rid = f"icu{index:04d}"
-    onsets = block_edges(duration_s, block_s)
-    nb = onsets.size
-    age_n = (s["age"] - 20) / 70
-
+def _courses(s: pd.Series, rng: np.random.Generator, nb: int) -> tuple[np.ndarray, ...]:
+    """Per block: activity index, target heart rate (bpm) and pulse-transit time (ms)."""
     # Activity: a sticky Markov chain over blocks (mean bout ~ 100 s), starting at rest.
     act = np.zeros(nb, dtype=int)
     for b in range(1, nb):
         act[b] = act[b - 1] if rng.random() < 0.9 else rng.integers(len(ACTIVITIES))
     drift = np.cumsum(rng.normal(0, 1.0, nb))
     hr_block = np.clip(s["hr_rest"] + _ACT_HR[act] + drift - drift.mean(), 45, 115 if s["af"] else _HR_CAP)
-
     # Pulse-transit time: AR(1) across blocks around the subject mean, independent of everything else.
     ar = np.zeros(nb)
     ar[0] = rng.normal(0, 30)
     for b in range(1, nb):
         ar[b] = 0.85 * ar[b - 1] + rng.normal(0, 30 * np.sqrt(1 - 0.85**2))
-    ptt_block = np.clip(s["ptt_mean_ms"] + ar, 150, 350)
+    return act, hr_block, np.clip(s["ptt_mean_ms"] + ar, 150, 350)
 
-    # Heart-rate course on a grid with 2 s of pre-roll, then R peaks.
-    grid = np.arange(-2.0, duration_s + 1.0, 1 / ecg.GRID_HZ)
-    b_of_grid = np.clip((grid // block_s).astype(int), 0, nb - 1)
-    hr = ecg.hr_course(
-        grid, hr_block[b_of_grid], rng, rsa=0.06 * (1 - 0.75 * age_n), lf=0.03 * (1 - 0.6 * age_n)
-    )
-    r = ecg.beat_times(grid, hr, rng, irregularity=0.2 if s["af"] else 0.0)
 
-    # Alarms: at most one per block, never in the first block.
+def _alarms(rid: str, r: np.ndarray, onsets: np.ndarray, block_s: float, alarms_per_hour: float,
+            duration_s: float, rng: np.random.Generator) -> tuple:
+    """VT alarms, at most one per block and never in the first: true ones replace the beats of their span by a
+    VT run, false ones are artefact bursts. Returns beats, VT flags, alarm kind per block, events, bursts."""
+    nb = onsets.size
     n_alarm = min(rng.poisson(alarms_per_hour * duration_s / 3600), max(nb - 1, 0))
     alarm_blocks = (
         np.sort(rng.choice(np.arange(1, nb), n_alarm, replace=False)) if n_alarm else np.array([], int)
     )
     alarm = np.array(["none"] * nb, dtype=object)
     vt = np.zeros(r.size, bool)
-    ev = []
-    fa = ([], [], [])
+    ev, fa = [], ([], [], [])
     for b in alarm_blocks:
         dur = rng.uniform(3, 6)
         on = onsets[b] + rng.uniform(1, block_s - dur - 1)
@@ -205,50 +185,37 @@ def _plan(
             ev.append({"record_id": rid, "onset": on, "duration": dur, "kind": "vt_run", "channel": "ECG"})
         else:
             alarm[b] = "false"
-            fa[0].append(on)
-            fa[1].append(dur)
-            fa[2].append(rng.uniform(0.8, 1.5))
-            ev.append(
-                {
-                    "record_id": rid,
-                    "onset": on,
-                    "duration": dur,
-                    "kind": "false_alarm_artefact",
-                    "channel": "ECG",
-                }
-            )
-    b_of_beat = np.clip((r // block_s).astype(int), 0, nb - 1)
-    ptt = ptt_block[b_of_beat] / 1000 + rng.normal(0, 0.002, r.size)
+            for lst, v in zip(fa, (on, dur, rng.uniform(0.8, 1.5)), strict=True):
+                lst.append(v)
+            ev.append({"record_id": rid, "onset": on, "duration": dur, "kind": "false_alarm_artefact",
+                       "channel": "ECG"})
+    return r, vt, alarm, ev, fa
 
-    # Episodic artefacts.
+
+def _artefacts(rid: str, duration_s: float, rates: art.ArtefactRates, rng: np.random.Generator) -> tuple:
+    """Episodic artefacts: muscle noise (ECG) and motion (PPG) bursts with amplitudes, dropouts and
+    flatlines per channel. Returns the muscle and motion bursts and the event rows."""
     sc = rates.scale
     mus = art.poisson_events(duration_s, sc * rates.muscle_per_min / 60, rates.muscle_s, rng)
     mus = (*mus, rng.uniform(*rates.muscle_mv, mus[0].size))
     mot = art.poisson_events(duration_s, sc * rates.ppg_motion_per_min / 60, rates.span_s, rng)
     mot = (*mot, rng.uniform(0.5, 2.0, mot[0].size))
-    ev += art.event_rows(rid, "muscle", "ECG", *mus[:2]) + art.event_rows(rid, "motion", "PPG", *mot[:2])
+    ev = art.event_rows(rid, "muscle", "ECG", *mus[:2]) + art.event_rows(rid, "motion", "PPG", *mot[:2])
+    spans = {"dropout": rates.dropout_per_hour, "flatline": rates.flatline_per_hour}
     for ch in ("II", "V"):
-        ev += art.event_rows(
-            rid,
-            "dropout",
-            ch,
-            *art.poisson_events(duration_s, sc * rates.dropout_per_hour / 3600, rates.span_s, rng),
-        )
-        ev += art.event_rows(
-            rid,
-            "flatline",
-            ch,
-            *art.poisson_events(duration_s, sc * rates.flatline_per_hour / 3600, rates.span_s, rng),
-        )
-    ev += art.event_rows(
-        rid,
-        "dropout",
-        "PPG",
-        *art.poisson_events(duration_s, sc * rates.ppg_dropout_per_hour / 3600, rates.span_s, rng),
-    )
-    events = pd.DataFrame(ev, columns=["record_id", "onset", "duration", "kind", "channel"])
+        for kind, per_hour in spans.items():
+            drawn = art.poisson_events(duration_s, sc * per_hour / 3600, rates.span_s, rng)
+            ev += art.event_rows(rid, kind, ch, *drawn)
+    ev += art.event_rows(rid, "dropout", "PPG", *art.poisson_events(
+        duration_s, sc * rates.ppg_dropout_per_hour / 3600, rates.span_s, rng))
+    return mus, mot, ev
 
-    # Block annotations: heart rate from the beats actually generated.
+
+def _blocks(s: pd.Series, onsets: np.ndarray, block_s: float, r: np.ndarray, vt: np.ndarray,
+            b_of_beat: np.ndarray, act: np.ndarray, ptt_block: np.ndarray, alarm: np.ndarray,
+            events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """The 10-s block annotations; heart rate from the beats actually generated."""
+    nb = onsets.size
     hr_meas = np.full(nb, np.nan)
     for b in range(nb):
         rb = r[(r >= onsets[b]) & (r < onsets[b] + block_s)]
@@ -264,45 +231,42 @@ def _plan(
         return out
 
     sbp = sbp_from_ptt(ptt_block)
-    blocks = pd.DataFrame(
-        {
-            "onset": onsets,
-            "duration": block_s,
-            "heart_rate": hr_meas.round(2),
-            "rhythm": np.where(vt_block, "vt", s["rhythm"]),
-            "activity": np.array(ACTIVITIES)[act],
-            "ptt_ms": ptt_block.round(1),
-            "sbp": sbp.round(1),
-            "dbp": (0.55 * sbp + 12 + rng.normal(0, 2, nb)).round(1),
-            "hypertensive": (sbp >= 140).astype(int),
-            "alarm": alarm,
-            "ecg_artefact": touched(
-                ["muscle", "dropout", "flatline", "false_alarm_artefact"], ["ECG", "II", "V"]
-            ),
-            "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (_ACT_MOTION[act] < 0.2)).astype(int),
-        }
+    ecg_kinds = ["muscle", "dropout", "flatline", "false_alarm_artefact"]
+    return pd.DataFrame({
+        "onset": onsets, "duration": block_s, "heart_rate": hr_meas.round(2),
+        "rhythm": np.where(vt_block, "vt", s["rhythm"]), "activity": np.array(ACTIVITIES)[act],
+        "ptt_ms": ptt_block.round(1), "sbp": sbp.round(1),
+        "dbp": (0.55 * sbp + 12 + rng.normal(0, 2, nb)).round(1), "hypertensive": (sbp >= 140).astype(int),
+        "alarm": alarm, "ecg_artefact": touched(ecg_kinds, ["ECG", "II", "V"]),
+        "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (_ACT_MOTION[act] < 0.2)).astype(int),
+    })
+
+
+def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float, alarms_per_hour: float,
+          rates: art.ArtefactRates, leads: tuple[str, ...], v_lead: str) -> IcuPlan:
+    """Everything random about one record, drawn in a fixed order from its own generator."""
+    rng = rng_for(seed, "icu", index, "plan")
+    rid = f"icu{index:04d}"
+    onsets = block_edges(duration_s, block_s)
+    nb = onsets.size
+    age_n = (s["age"] - 20) / 70
+    act, hr_block, ptt_block = _courses(s, rng, nb)
+    # Heart-rate course on a grid with 2 s of pre-roll, then R peaks.
+    grid = np.arange(-2.0, duration_s + 1.0, 1 / ecg.GRID_HZ)
+    b_of_grid = np.clip((grid // block_s).astype(int), 0, nb - 1)
+    hr = ecg.hr_course(
+        grid, hr_block[b_of_grid], rng, rsa=0.06 * (1 - 0.75 * age_n), lf=0.03 * (1 - 0.6 * age_n)
     )
+    r = ecg.beat_times(grid, hr, rng, irregularity=0.2 if s["af"] else 0.0)
+    r, vt, alarm, ev, fa = _alarms(rid, r, onsets, block_s, alarms_per_hour, duration_s, rng)
+    b_of_beat = np.clip((r // block_s).astype(int), 0, nb - 1)
+    ptt = ptt_block[b_of_beat] / 1000 + rng.normal(0, 0.002, r.size)
+    mus, mot, more = _artefacts(rid, duration_s, rates, rng)
+    events = pd.DataFrame(ev + more, columns=["record_id", "onset", "duration", "kind", "channel"])
+    blocks = _blocks(s, onsets, block_s, r, vt, b_of_beat, act, ptt_block, alarm, events, rng)
     attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}
-    return IcuPlan(
-        rid,
-        s["subject_id"],
-        index,
-        seed,
-        duration_s,
-        attrs,
-        _morphology(s, rng),
-        r,
-        vt,
-        ptt,
-        blocks,
-        events,
-        mus,
-        tuple(map(np.asarray, fa)),
-        mot,
-        leads,
-        v_lead,
-        rates,
-    )
+    return IcuPlan(rid, s["subject_id"], index, seed, duration_s, attrs, _morphology(s, rng), r, vt, ptt,
+                   blocks, events, mus, tuple(map(np.asarray, fa)), mot, leads, v_lead, rates)
 
 
 def _vt_waves(p: IcuPlan, rng: np.random.Generator) -> list[ecg.Wave]:
@@ -310,12 +274,9 @@ def _vt_waves(p: IcuPlan, rng: np.random.Generator) -> list[ecg.Wave]:
     return ecg.ectopic_waves(rv, rrv, dipole.VT_DIRECTIONS[p.index % 3], 1.6, rng)
 
 
-def render(p: IcuPlan) -> Recording:
-    """Signals of one planned ICU record (mV for ECG, normalised units for PPG)."""
-    rng = rng_for(p.seed, "icu", p.index, "render")
+def _ecg_leads(p: IcuPlan, rr: np.ndarray, n: int, rng: np.random.Generator) -> tuple[dict, tuple[str, ...]]:
+    """Noise-free ECG leads (mV) from the beats: sinus or AF beats, VT runs, AF's fibrillatory waves."""
     a = p.attrs
-    n_e, n_p = int(p.duration_s * ECG_FS), int(p.duration_s * PPG_FS)
-    rr = np.diff(p.r, prepend=p.r[0] - 60 / a["hr_rest"])
     sup = ~p.vt
     gain = 1 + 0.05 * np.sin(2 * np.pi * 0.25 * p.r + p.index)
     waves = ecg.beat_waves(
@@ -323,51 +284,58 @@ def render(p: IcuPlan) -> Recording:
     )
     if p.vt.any():
         waves += _vt_waves(p, rng)
-    vcg = ecg.render(waves, n_e, ECG_FS)
+    vcg = ecg.render(waves, n, ECG_FS)
     if a["af"]:
-        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * ecg.fibrillatory_waves(n_e, ECG_FS, rng)[None, :]
+        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * ecg.fibrillatory_waves(n, ECG_FS, rng)[None, :]
     twelve = [x for x in p.leads if x in dipole.LEADS_12 and x not in ("II", p.v_lead)]
     names = ("II", p.v_lead, *twelve)
-    volts = ecg.vcg_to_leads(vcg, names)
+    return ecg.vcg_to_leads(vcg, names), names
 
-    # PPG: one pulse per beat a PTT after the R peak; VT beats barely perfuse.
+
+def _ppg(p: IcuPlan, rr: np.ndarray, act_idx: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """PPG (normalised units): one pulse per beat a PTT after the R peak (VT beats barely perfuse), the
+    respiratory baseline, motion at the cadence of the block's activity, motion bursts, white noise."""
+    a = p.attrs
     age_n = (a["age"] - 20) / 70
     amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(
         p.vt, 0.12, 1.0
     )
-    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n_p, PPG_FS)
-    rates = p.rates
-    t_p = np.arange(n_p) / PPG_FS
+    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n, PPG_FS)
+    t_p = np.arange(n) / PPG_FS
     pw += 0.08 * np.sin(2 * np.pi * 0.25 * t_p + rng.uniform(0, 6.3))  # respiratory baseline
-    # Activity motion: continuous, at the cadence of the block's activity.
-    act_idx = p.blocks["activity"].map({x: i for i, x in enumerate(ACTIVITIES)}).to_numpy()
     b_p = np.clip((t_p // p.blocks["duration"].iloc[0]).astype(int), 0, len(act_idx) - 1)
     motion_amp = _ACT_MOTION[act_idx][b_p]
     if motion_amp.any():
         cad = _ACT_CADENCE[act_idx][b_p]
-        mot = np.sin(2 * np.pi * np.cumsum(cad) / PPG_FS) + 0.5 * art._lowpass_noise(n_p, PPG_FS, 3.0, rng)
+        mot = np.sin(2 * np.pi * np.cumsum(cad) / PPG_FS) + 0.5 * art._lowpass_noise(n, PPG_FS, 3.0, rng)
         pw += np.convolve(motion_amp, np.ones(125) / 125, mode="same") * mot
-    pw += art.bursts(n_p, PPG_FS, *p.motion_events, (0.3, 5.0), rng)
-    pw += rates.white_mv * 2 * rng.standard_normal(n_p)
+    pw += art.bursts(n, PPG_FS, *p.motion_events, (0.3, 5.0), rng)
+    return pw + p.rates.white_mv * 2 * rng.standard_normal(n)
 
+
+def _noisy_ecg(p: IcuPlan, volts: dict, names: tuple[str, ...], act_idx: np.ndarray, n: int,
+               rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The leads with baseline wander, mains, white and muscle noise, false-alarm bursts, dropouts and
+    flatlines; lead II and the V lead under the monitor's names ``II`` and ``V``."""
+    rates = p.rates
     bw_amp, pl_amp = rng.uniform(*rates.baseline_mv), rng.uniform(*rates.powerline_mv)
     act_emg = np.repeat(_ACT_MUSCLE[act_idx], int(p.blocks["duration"].iloc[0] * ECG_FS))
-    act_emg = np.pad(act_emg, (0, max(0, n_e - act_emg.size)))[:n_e]
+    act_emg = np.pad(act_emg, (0, max(0, n - act_emg.size)))[:n]
     fa_noise = None
     if len(p.false_alarms[0]):
         # A VT-like artefact: large 2-6 Hz oscillation with sharp components, in every lead.
-        fa_noise = art.bursts(n_e, ECG_FS, *p.false_alarms, (2.0, 6.0), rng)
-        fa_noise += 0.3 * art.bursts(n_e, ECG_FS, *p.false_alarms, (10.0, 40.0), rng)
+        fa_noise = art.bursts(n, ECG_FS, *p.false_alarms, (2.0, 6.0), rng)
+        fa_noise += 0.3 * art.bursts(n, ECG_FS, *p.false_alarms, (10.0, 40.0), rng)
     pl_phase = rng.uniform(0, 6.3)
-    t_e = np.arange(n_e) / ECG_FS
+    t_e = np.arange(n) / ECG_FS
     mains = pl_amp * np.sin(2 * np.pi * rates.mains_hz * t_e + pl_phase)
     signals: dict[str, np.ndarray] = {}
     ev = p.events
     for name in names:
         x = volts[name].astype(np.float64)
-        x += art.baseline_wander(n_e, ECG_FS, bw_amp, rng) + mains + rates.white_mv * rng.standard_normal(n_e)
-        x += art.bursts(n_e, ECG_FS, *p.muscle, (20.0, 150.0), rng)
-        x += act_emg * rng.standard_normal(n_e)
+        x += art.baseline_wander(n, ECG_FS, bw_amp, rng) + mains + rates.white_mv * rng.standard_normal(n)
+        x += art.bursts(n, ECG_FS, *p.muscle, (20.0, 150.0), rng)
+        x += act_emg * rng.standard_normal(n)
         if fa_noise is not None:
             x += fa_noise * rng.uniform(0.7, 1.3)
         ch = {"II": "II", p.v_lead: "V"}.get(name)
@@ -376,29 +344,46 @@ def render(p: IcuPlan) -> Recording:
                 sel = ev[(ev["kind"] == kind) & (ev["channel"] == ch)]
                 art.blank(x, ECG_FS, sel["onset"].to_numpy(), sel["duration"].to_numpy(), mode)
         signals[ch or name] = x.astype(np.float32)
-    if twelve:
+    return signals
+
+
+def render(p: IcuPlan) -> Recording:
+    """Signals of one planned ICU record (mV for ECG, normalised units for PPG)."""
+    rng = rng_for(p.seed, "icu", p.index, "render")
+    n_e, n_p = int(p.duration_s * ECG_FS), int(p.duration_s * PPG_FS)
+    rr = np.diff(p.r, prepend=p.r[0] - 60 / p.attrs["hr_rest"])
+    volts, names = _ecg_leads(p, rr, n_e, rng)
+    act_idx = p.blocks["activity"].map({x: i for i, x in enumerate(ACTIVITIES)}).to_numpy()
+    pw = _ppg(p, rr, act_idx, n_p, rng)
+    signals = _noisy_ecg(p, volts, names, act_idx, n_e, rng)
+    if len(names) > 2:
         signals[p.v_lead] = signals["V"]  # the monitor's V channel is that chest lead
-    sel = ev[(ev["kind"] == "dropout") & (ev["channel"] == "PPG")]
+    sel = p.events[(p.events["kind"] == "dropout") & (p.events["channel"] == "PPG")]
     art.blank(pw, PPG_FS, sel["onset"].to_numpy(), sel["duration"].to_numpy(), "nan")
     signals["PPG"] = pw.astype(np.float32)
     fs = {c: (PPG_FS if c == "PPG" else ECG_FS) for c in signals}
     units = {c: ("NU" if c == "PPG" else "mV") for c in signals}
-    return Recording(
-        p.record_id,
-        p.subject_id,
-        SOURCE,
-        signals,
-        fs,
-        units,
-        0.0,
-        dict(p.attrs),
-        p.blocks.copy(),
-        {
-            "v_lead": p.v_lead,
-            "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)],
-            "ptt_threshold_ms": PTT_THRESHOLD_MS,
-        },
-    )
+    meta = {"v_lead": p.v_lead, "r_peaks_s": p.r[(p.r >= 0) & (p.r < p.duration_s)],
+            "ptt_threshold_ms": PTT_THRESHOLD_MS}
+    return Recording(p.record_id, p.subject_id, SOURCE, signals, fs, units, 0.0, dict(p.attrs),
+                     p.blocks.copy(), meta)
+
+
+def _task(kind: str, level: str, column: str) -> dict:
+    return {"type": kind, "level": level, "columns": [column], "papers": ["syneco", "anyppg"]}
+
+
+# The cohort's labels as probing tasks, in the loaders' ``info["tasks"]`` format: per-block labels are
+# "annotation" tasks (every segment its own label), subject attributes "record" tasks.
+TASKS = {
+    **{c: _task("regression", "annotation", c) for c in ("heart_rate", "sbp", "dbp", "ptt_ms")},
+    **{c: _task("binary", "annotation", c) for c in ("hypertensive", "ppg_quality")},
+    "activity": _task("multiclass", "annotation", "activity"),
+    "alarm": _task("multiclass", "annotation", "alarm"),
+    **{c: _task("binary", "record", c)
+       for c in ("af", "conduction", "st_change", "v_rprime", "stiff", "male")},
+    **{c: _task("regression", "record", c) for c in ("stiffness", "age")},
+}
 
 
 def icu_cohort(
@@ -454,13 +439,7 @@ def icu_cohort(
     records = pd.DataFrame(
         [{"record_id": p.record_id, **p.attrs, "duration_s": duration_s} for p in plans.values()]
     )
-    labels = pd.concat(
-        [p.blocks.assign(record_id=p.record_id, subject_id=p.subject_id) for p in plans.values()],
-        ignore_index=True,
-    )
-    parts = [p.events.assign(subject_id=p.subject_id) for p in plans.values() if len(p.events)]
-    empty = next(iter(plans.values())).events.assign(subject_id="")
-    events = pd.concat(parts, ignore_index=True) if parts else empty
+    labels, events = plan_tables(plans, "blocks")
     channels = ["II", "V", *[x for x in leads if x not in ("II", "V")], "PPG"]
     info = {
         "channels": channels,
@@ -478,5 +457,6 @@ def icu_cohort(
             "mixed": ["sex", "age", "activity", "alarm"],
         },
     }
-    rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"]})
+    info["tasks"] = TASKS
+    rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"], "tasks": TASKS})
     return Cohort(SOURCE, rs, subjects, labels, events, info)

@@ -161,6 +161,19 @@ def ptt_agreement(cohort: Cohort, records: int | None = None) -> pd.DataFrame:
     return out
 
 
+def agreement_summary(hr: pd.DataFrame, ptt: pd.DataFrame) -> pd.DataFrame:
+    """Measured vs latent heart rate and pulse-transit time on clean blocks: number of blocks and the median,
+    95th percentile and maximum absolute error."""
+    rows = {}
+    for name, df, col, unit in (("heart rate", hr, "abs_error", "bpm"),
+                                ("pulse-transit time", ptt, "abs_error_ms", "ms")):
+        e = df.loc[df["clean"], col]
+        rows[name] = {"blocks": len(e), "median abs error": e.median(),
+                      "95th pct abs error": e.quantile(0.95),
+                      "max abs error": e.max(), "unit": unit}
+    return pd.DataFrame(rows).T
+
+
 # ---------------------------------------------------------------------------------------------------
 # Hand-made features per block, by channel set.
 

@@ -30,7 +30,7 @@ from scipy import signal
 
 from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import dipole, ecg
-from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, rng_for
+from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, plan_tables, rng_for
 
 SOURCE = "synthetic_psg"
 FS = 200.0
@@ -274,18 +274,8 @@ def render(p: PsgPlan) -> Recording:
     signals = {"F3-M2": eeg, "E1-M2": eog, "Chin1-Chin2": emg, "ECG": ecg_ii}
     signals = {k: v.astype(np.float32) for k, v in signals.items()}
     units = {"F3-M2": "uV", "E1-M2": "uV", "Chin1-Chin2": "uV", "ECG": "mV"}
-    return Recording(
-        p.record_id,
-        p.subject_id,
-        SOURCE,
-        signals,
-        dict.fromkeys(signals, FS),
-        units,
-        0.0,
-        dict(p.attrs),
-        p.epochs.copy(),
-        {"r_peaks_s": p.r[(p.r >= 0) & (p.r < n / FS)]},
-    )
+    return Recording(p.record_id, p.subject_id, SOURCE, signals, dict.fromkeys(signals, FS), units, 0.0,
+                     dict(p.attrs), p.epochs.copy(), {"r_peaks_s": p.r[(p.r >= 0) & (p.r < n / FS)]})
 
 
 def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction: float = 0.03) -> Cohort:
@@ -331,13 +321,7 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
     records = pd.DataFrame(
         [{"record_id": p.record_id, **p.attrs, "hours": n_epochs * EPOCH_S / 3600} for p in plans.values()]
     )
-    labels = pd.concat(
-        [p.epochs.assign(record_id=p.record_id, subject_id=p.subject_id) for p in plans.values()],
-        ignore_index=True,
-    )
-    parts = [p.events.assign(subject_id=p.subject_id) for p in plans.values() if len(p.events)]
-    empty = next(iter(plans.values())).events.assign(subject_id="")
-    events = pd.concat(parts, ignore_index=True) if parts else empty
+    labels, events = plan_tables(plans, "epochs")
     info = {
         "channels": list(CHANNELS),
         "fs": dict.fromkeys(CHANNELS, FS),

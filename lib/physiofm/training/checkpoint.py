@@ -13,10 +13,8 @@ runs code from the file. :func:`save_checkpoint` refuses anything else, naming t
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 import random
-import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,29 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-
-def atomic_write_bytes(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a temporary file beside ``path``, fsync it, then ``os.replace`` it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_parquet_atomic(df, path: Path) -> Path:
-    """Write a pandas DataFrame to ``path`` as parquet (no index) atomically; return ``path``."""
-    atomic_write_bytes(path, lambda f: df.to_parquet(f, index=False))
-    return Path(path)
-
+from physiofm.io import atomic_write_bytes
 
 # What torch.load(weights_only=True) rebuilds without naming a Python object; exact types, because a NumPy
 # float64 is a float subclass yet pickles as numpy.float64, which that loader refuses.

@@ -40,9 +40,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from physiofm.io import write_csv
+from physiofm.objectives.gather import global_batch
 from physiofm.training import distributed as D
 from physiofm.training.checkpoint import (
-    atomic_write_bytes,
     fork_rng,
     load_checkpoint,
     rng_state,
@@ -139,6 +140,12 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def method_objective(method: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
+    """The objective of a :class:`physiofm.methods.Method`: its ``loss(batch)`` and the ``logs`` it wrote."""
+    loss = method.loss(batch)
+    return loss, dict(method.logs)
+
+
 class _ObjectiveStep(nn.Module):
     """``objective(model, batch)`` as a module, so DDP sees every parameter the objective touches."""
 
@@ -189,6 +196,8 @@ class Trainer:
         model: holds every trainable parameter, including the objective's own (temperature, predictor).
         objective: ``objective(model, batch) -> loss`` or ``(loss, {name: float})``; if it has
             ``after_step(model, step, max_steps)`` it is called after each optimiser update (BYOL momentum).
+            None when ``model`` is a :class:`physiofm.methods.Method`: its ``loss``, ``logs`` and
+            ``after_step`` are used.
         train_data: a re-iterable source of batches (dicts of tensors), e.g. a DataLoader; a pass is an epoch.
         config: :class:`TrainConfig`.
         out_dir: run folder; an existing ``checkpoints/last.pt`` there is resumed.
@@ -200,7 +209,7 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        objective: Objective,
+        objective: Objective | None,
         train_data: Iterable,
         config: TrainConfig,
         out_dir: Path,
@@ -212,7 +221,9 @@ class Trainer:
         self.dist = D.init_distributed()
         self.device = self._resolve_device(config.device)
         self.model = model.to(self.device)
-        self.objective = objective
+        self.objective = method_objective if objective is None else objective
+        self._after_step = (getattr(model, "after_step", None) if objective is None
+                            else getattr(objective, "after_step", None))
         self.train_data = train_data
         self.val_data = val_data
         self.out_dir = Path(out_dir)
@@ -231,7 +242,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, config)
         self._clip_params = [p for g in self.optimizer.param_groups for p in g["params"]]
 
-        self.step_module: nn.Module = _ObjectiveStep(self.model, objective)
+        self.step_module: nn.Module = _ObjectiveStep(self.model, self.objective)
         if self.dist.enabled:
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module,
@@ -361,8 +372,7 @@ class Trainer:
         D.barrier()
 
     def _write_curve(self) -> None:
-        curve = self.curve
-        atomic_write_bytes(self.curve_path, lambda f: f.write(curve.to_csv(index=False).encode()))
+        write_csv(self.curve, self.curve_path)
 
     def _try_resume(self) -> bool:
         if not self.last_path.is_file():
@@ -430,7 +440,7 @@ class Trainer:
     def train_step(self, batch) -> torch.Tensor:
         """One optimiser update on ``batch``; returns the detached loss (no host sync)."""
         batch = _to_device(batch, self.device)
-        with self._autocast():
+        with self._autocast(), global_batch():  # contrastive losses see every rank's samples
             loss, extras = _split_output(self.step_module(batch))
         loss.backward()
         if self.config.grad_clip is not None:
@@ -439,9 +449,11 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step += 1
-        after_step = getattr(self.objective, "after_step", None)
-        if after_step is not None:
-            after_step(self.model, self.step, self.config.max_steps)
+        if self._after_step is not None:
+            if self.objective is method_objective:
+                self._after_step(self.step, self.config.max_steps)
+            else:
+                self._after_step(self.model, self.step, self.config.max_steps)
         loss = loss.detach()
         self._loss_sum += loss
         self._loss_n += 1

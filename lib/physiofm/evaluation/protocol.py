@@ -1,0 +1,218 @@
+"""One probe protocol: tasks + frozen embeddings -> tidy probe results, for every paper.
+
+Two designs, chosen by a paper's params:
+
+* :func:`holdout_probe` (SyneCo, App. C.3): for each seed, a held-out test split of subjects (or the
+  dataset's own split), FC / LR / RF probes of :mod:`physiofm.evaluation.probes` on the training rows,
+  scored on the test rows; optionally on a stratified ``label_fraction`` of the training rows, or on a
+  low-incidence training set (``case_ratio``: a fixed number of rows, a given share of them cases);
+* :func:`nested_cv_probe` (AnyPPG, Methods): nested cross-validation of a linear model with an inner
+  hyper-parameter search (:func:`physiofm.evaluation.nested_cv`), folds grouped by subject.
+
+Both read the samples a task defines (:func:`samples`): every segment, one segment per subject, or the
+mean of a subject's segment embeddings ("subject": up to ``max_segments`` segments, first by time, as
+SyneCo pools PTB-XL patients, PPG-BP subjects and VitalDB cases). Rows are ``method, task, probe, metric,
+seed, value`` plus extras (:mod:`physiofm.evaluation.results`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from physiofm.embeddings import subject_means
+from physiofm.evaluation.metrics import UndefinedMetricWarning
+from physiofm.evaluation.nested_cv import nested_cv
+from physiofm.evaluation.probes import evaluate_probe
+from physiofm.evaluation.results import results_frame
+from physiofm.evaluation.subsample import label_fraction_indices, low_incidence_indices
+from physiofm.evaluation.tasks import Task, task_rows, task_targets
+from physiofm.parallel import parallel_map
+
+
+# ---------------------------------------------------------------------------------------------- samples
+def pooled(X: np.ndarray, rows: pd.DataFrame, labels: pd.DataFrame,
+           max_segments: int | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Subject means of up to ``max_segments`` segments (first by time) of each subject in ``rows``.
+
+    Returns the (S, D) means and one label row per subject (its first row in ``rows``).
+    """
+    subjects = rows["subject_id"].unique()
+    segs = labels[labels["subject_id"].isin(subjects)].sort_values(["subject_id", "record_id", "offset_s"])
+    if max_segments is not None:
+        segs = segs.groupby("subject_id", sort=False).head(max_segments)
+    codes, uniq = pd.factorize(segs["subject_id"])
+    means = subject_means(X[segs["row"].to_numpy()], codes, len(uniq))
+    first = rows.drop_duplicates("subject_id").set_index("subject_id").loc[list(uniq)]
+    return means, first.rename_axis("subject_id").reset_index()
+
+
+def samples(X: np.ndarray, labels: pd.DataFrame, task: Task, *, max_segments: int | None = None,
+            segment_rows: int | None = None) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """``(X_task, y, rows)``: the probe samples of ``task`` from segment embeddings ``X`` (rows aligned
+    with the label table's ``row``); ``segment_rows`` caps "segment" rows per subject."""
+    rows = task_rows(labels, task, segment_rows)
+    if task.rows == "subject":
+        Xt, rows = pooled(X, rows, labels, max_segments)
+    else:
+        Xt = X[rows["row"].to_numpy()]
+    return Xt, task_targets(rows, task, labels)[0], rows
+
+
+# ------------------------------------------------------------------------------------------- hold-out
+def holdout_split(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int,
+                  test_fraction: float) -> np.ndarray:
+    """Boolean test mask over ``rows``: the dataset's own split if it has one, else a seeded subject split
+    (stratified by the label when each subject is one row and every class can be split)."""
+    if "split" in rows and rows["split"].notna().all() and (rows["split"] == "test").any():
+        return (rows["split"] == "test").to_numpy()
+    strat = None
+    if task.rows != "segment" and task.kind in ("binary", "multiclass"):
+        _, counts = np.unique(y, return_counts=True)
+        strat = y if counts.min() >= 2 else None
+    if task.rows != "segment":
+        _, test = train_test_split(np.arange(len(rows)), test_size=test_fraction, random_state=seed,
+                                   stratify=strat)
+        mask = np.zeros(len(rows), bool)
+        mask[test] = True
+        return mask
+    subjects = rows["subject_id"].to_numpy()
+    _, test_subjects = train_test_split(pd.unique(subjects), test_size=test_fraction, random_state=seed)
+    return np.isin(subjects, test_subjects)
+
+
+def label_space(X_tr, y_tr, X_te, y_te, task: Task):
+    """Labels the training split can teach: multi-class -> the classes seen in training, renumbered 0..K-1
+    (test rows of unseen classes dropped); multi-label -> the labels that vary in training. Returns Nones
+    when fewer than two classes (or no varying label) are left."""
+    if task.kind == "multilabel":
+        varying = y_tr.min(0) != y_tr.max(0)
+        if not varying.any():
+            return None, None, None, None
+        return X_tr, y_tr[:, varying], X_te, y_te[:, varying]
+    if task.kind in ("binary", "multiclass"):
+        classes = np.unique(y_tr)
+        if len(classes) < 2:
+            return None, None, None, None
+        seen = np.isin(y_te, classes)
+        return X_tr, np.searchsorted(classes, y_tr), X_te[seen], np.searchsorted(classes, y_te[seen])
+    return X_tr, y_tr, X_te, y_te
+
+
+def fc_validation(X: np.ndarray, y: np.ndarray, task: Task, seed: int) -> dict[str, np.ndarray]:
+    """10 % of the training rows for the FC head's early stopping (stratified when every class can be)."""
+    strat = None
+    if task.kind in ("binary", "multiclass"):
+        _, counts = np.unique(y, return_counts=True)
+        strat = y if counts.min() >= 2 and len(counts) <= max(1, int(0.1 * len(y))) else None
+    tr, va = train_test_split(np.arange(len(y)), test_size=0.1, random_state=seed, stratify=strat)
+    return {"X_train": X[tr], "y_train": y[tr], "X_val": X[va], "y_val": y[va]}
+
+
+def probes_for(task: Task, probes: Sequence[str]) -> list[str]:
+    """Regression: RF only (an FC head trained with cross-entropy and LR are classifiers)."""
+    return [p for p in probes if p == "rf"] if task.kind == "regression" else list(probes)
+
+
+def train_subset(y: np.ndarray, seed: int, label_fraction: float | None,
+                 case_ratio: float | None, n_total: int | None) -> np.ndarray | None:
+    """Positions of the training rows kept: a stratified ``label_fraction``, or ``n_total`` rows with a
+    ``case_ratio`` share of cases (binary tasks); None keeps them all."""
+    if case_ratio is not None:
+        return low_incidence_indices(y, case_ratio, n_total or len(y), seed)
+    if label_fraction is not None and label_fraction < 1:
+        return label_fraction_indices(y, label_fraction, seed)
+    return None
+
+
+def _scores(probe: str, task: Task, X_tr, y_tr, X_te, y_te, seed: int, probe_kwargs) -> dict[str, float]:
+    with warnings.catch_warnings():
+        # scikit-learn defaults (lbfgs, max_iter=100) as SyneCo states; on 512-d embeddings lbfgs often stops
+        # at that limit, which is the protocol, not a failure. A test split with one class gives NaN AUROC.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+        fit = {"X_train": X_tr, "y_train": y_tr} if probe != "fc" else fc_validation(X_tr, y_tr, task, seed)
+        kind = "rf_regression" if probe == "rf" and task.kind == "regression" else probe
+        return evaluate_probe(probe, X_test=X_te, y_test=y_te, task=task.probe_task, seed=seed, **fit,
+                              **probe_kwargs.get(kind, probe_kwargs.get(probe, {})))
+
+
+def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame, task: Task, *, method: str,
+                  probes: Sequence[str], seeds: Sequence[int], test_fraction: float, max_segments: int | None,
+                  probe_kwargs: Mapping[str, dict], segment_rows: int | None = None,
+                  label_fraction: float | None = None, case_ratio: float | None = None,
+                  n_total: int | None = None) -> pd.DataFrame:
+    """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test) of one
+    representation ``X`` (N, D) of the label table's segments, for every seed; ``X`` may map each seed to
+    its own representation (the model pretrained with that seed)."""
+    out, made = [], {}
+    for seed in seeds:
+        Xs = X[seed] if isinstance(X, Mapping) else X
+        if id(Xs) not in made:
+            made[id(Xs)] = samples(Xs, labels, task, max_segments=max_segments, segment_rows=segment_rows)
+        Xt, y, rows = made[id(Xs)]
+        test = holdout_split(rows, y, task, seed, test_fraction)
+        X_tr, y_tr, X_te, y_te = label_space(Xt[~test], y[~test], Xt[test], y[test], task)
+        keep = None if X_tr is None else train_subset(y_tr, seed, label_fraction, case_ratio, n_total)
+        if keep is not None:
+            X_tr, y_tr = X_tr[keep], y_tr[keep]
+        metrics = ("auroc", "auprc") if task.kind != "regression" else ("mae", "r2")
+        for probe in probes_for(task, probes):
+            # a training split with one class (tiny ci cohorts): NaN, shown as such
+            scores = (dict.fromkeys(metrics, np.nan) if X_tr is None
+                      else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs))
+            n_train = int((~test).sum()) if keep is None else len(keep)
+            out += [{"method": method, "task": task.id, "probe": probe, "metric": m, "seed": seed,
+                     "value": scores[m], "inputs": task.inputs, "rows": task.rows, "n_train": n_train,
+                     "n_test": int(test.sum())} for m in metrics]
+    return results_frame(out)
+
+
+def holdout_probes(embeddings: Mapping[str, Mapping], labels: pd.DataFrame, jobs: Iterable[tuple[str, Task]],
+                   *, seeds: Sequence[int], workers: int = 1, **kwargs) -> pd.DataFrame:
+    """:func:`holdout_probe` for every (method, task) job the method has a representation for
+    (``in:<task inputs>``), over ``workers`` processes. ``embeddings``: method -> {name: (N, D)}, or
+    method -> {seed: {name: (N, D)}} with one entry per probe seed."""
+    def view(method: str, name: str):
+        emb = embeddings[method]
+        if all(isinstance(k, int | np.integer) for k in emb):
+            return {s: e[name] for s, e in emb.items()} if all(name in e for e in emb.values()) else None
+        return emb.get(name)
+
+    items = [(view(m, f"in:{t.inputs}"), labels, t, m, seeds, kwargs) for m, t in jobs]
+    items = [it for it in items if it[0] is not None]
+    parts = parallel_map(_probe_job, items, workers, desc="probe")
+    return results_frame(pd.concat(parts, ignore_index=True))
+
+
+def _probe_job(X, labels: pd.DataFrame, task: Task, method: str, seeds: Sequence[int],
+               kwargs: Mapping) -> pd.DataFrame:
+    return holdout_probe(X, labels, task, method=method, seeds=seeds, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------ nested CV
+METRIC_NAMES = {"mae": "MAE", "r2": "R2", "auroc": "AUC", "f1": "F1", "accuracy": "accuracy"}
+
+
+def nested_cv_probe(X: np.ndarray, labels: pd.DataFrame, task: Task, *, grid: Mapping[str, list],
+                    outer_folds: int, inner_folds: int, group_by_subject: bool, max_iter: int, seed: int,
+                    n_jobs: int = 1, max_segments: int | None = None) -> pd.DataFrame:
+    """Nested CV of one task on segment embeddings ``X``: one row per (outer fold, metric) with the fold's
+    chosen hyper-parameters (``best_params``) and the number of samples ``n``."""
+    Xt, y, rows = samples(X, labels, task, max_segments=max_segments)
+    groups = rows["subject_id"].astype(str).to_numpy() if group_by_subject else None
+    res = nested_cv(Xt, y, task="regression" if task.kind == "regression" else "classification",
+                    groups=groups, outer_folds=outer_folds, inner_folds=inner_folds, seed=seed,
+                    max_iter=max_iter, param_grid=dict(grid), n_jobs=n_jobs)
+    folds = res.folds[res.folds["metric"].isin(METRIC_NAMES)].copy()
+    folds["metric"] = folds["metric"].map(METRIC_NAMES)
+    folds["best_params"] = folds["best_params"].map(lambda p: json.dumps(p, sort_keys=True, default=str))
+    folds["n"] = len(rows)
+    return folds

@@ -1,0 +1,315 @@
+"""Typed params sections every paper composes its schema from (``params/<profile>/<paper>.yaml``).
+
+A paper's schema (``physiofm.<paper>.params``) is a :class:`physiofm.config.PaperParams` whose ``shared`` and
+``steps`` sections are built from these, adding only what is its own:
+
+==========================  ===========================================================================
+section                     what it configures
+==========================  ===========================================================================
+:class:`RuntimeSection`     threads and device of every notebook kernel (``shared.runtime``)
+:class:`EncoderSection`     one channel encoder: a backbone of the :mod:`physiofm.models` registry
+                            (``kind``) and an optional linear embedding head
+:class:`MethodChoice`       one pretraining run: a method of :mod:`physiofm.methods` and its config
+:class:`TrainSection`       the run loop (:func:`physiofm.training.pretrain`): optimiser, schedule,
+                            batches, validation, checkpoints
+:class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
+:class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
+:data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
+                            loaded here (:mod:`physiofm.sources`)
+:class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
+:class:`HoldoutProbeSection`  frozen-embedding probes on held-out subjects (FC / LR / RF, seeds)
+:class:`NestedCVSection`    nested cross-validated linear probes (grids, folds)
+==========================  ===========================================================================
+
+Fields without a default must be written in every profile; defaults are the values every profile shares.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from physiofm import datasets, methods
+from physiofm.config import Section
+from physiofm.evaluation.tasks import Task
+
+Name = Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+PositiveFloat = Annotated[float, Field(gt=0)]
+Fractions = tuple[float, float, float]  # train, validation, held-out test shares of a source's subjects
+
+
+def check_fractions(what: str, fractions: Fractions | None) -> None:
+    if fractions is not None and (abs(sum(fractions) - 1) > 1e-6 or min(fractions) < 0):
+        raise ValueError(f"{what}: split fractions {fractions} must be >= 0 and sum to 1")
+
+
+# ---------------------------------------------------------------------------------------------- runtime
+class RuntimeSection(Section):
+    """Threads and device of a notebook kernel (:mod:`physiofm.runtime`)."""
+
+    torch_threads: int | None = Field(default=None, ge=1, le=256)  # torch + BLAS threads; None: defaults
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Worker processes for independent runs, embeddings and probes (physiofm.parallel): the same numbers as
+    # one after another, in less time when cores are free. 1: all in the notebook's own process.
+    workers: int = Field(default=1, ge=1, le=64)
+
+
+# ---------------------------------------------------------------------------------------------- encoder
+class Net1DSection(Section):
+    """A :class:`physiofm.models.Net1D` backbone: ``preset``'s keyword arguments, each field given overriding
+    it (``preset`` None: Net1D's own defaults), then, with ``embed_dim``, a linear map to ``embed_dim`` and
+    L2 normalisation (SyneCo §2.1); without it the backbone's pooled features are the embedding."""
+
+    kind: Literal["net1d"] = "net1d"
+    preset: Literal["ecgfounder", "anyppg"] | None = None
+    in_channels: int | None = Field(default=None, ge=1)
+    base_filters: int | None = Field(default=None, gt=0)
+    filters: list[int] | None = Field(default=None, min_length=1)
+    blocks: list[int] | None = Field(default=None, min_length=1)
+    kernel_size: int | None = Field(default=None, gt=0)
+    stride: int | None = Field(default=None, ge=1)
+    groups_width: int | None = Field(default=None, gt=0)
+    stem_stride: int | None = Field(default=None, ge=1)
+    stem_kernel: int | None = Field(default=None, gt=0)
+    use_bn: bool | None = None
+    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _stages_agree(self) -> Net1DSection:
+        if self.filters is not None and self.blocks is not None and len(self.filters) != len(self.blocks):
+            raise ValueError(f"filters {self.filters} and blocks {self.blocks} need one entry per stage")
+        if self.filters is not None and self.groups_width is not None:
+            bad = [f for f in self.filters if f % self.groups_width]
+            if bad:
+                raise ValueError(f"stage widths {bad} are not multiples of groups_width={self.groups_width}")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The dict :func:`physiofm.models.build_encoder` takes (fields left unset are not passed)."""
+        return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
+
+
+# A new backbone kind (a ViT1D, a MultiMAE tokeniser + transformer) adds its section to this union, with its
+# own ``kind`` literal, and registers its builder with :func:`physiofm.models.register_backbone`.
+EncoderSection = Net1DSection
+
+
+# ---------------------------------------------------------------------------------------------- methods
+class MethodChoice(Section):
+    """One pretraining run of a paper: the registry method and the settings that differ from its defaults
+    (the shared ``encoder`` section is added as the config's ``encoder``)."""
+
+    method: str
+    config: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> MethodChoice:
+        if self.method not in methods.names():
+            raise ValueError(f"unknown method {self.method!r}; registered: {methods.names()}")
+        cls = methods.config_class(self.method)
+        known = set(getattr(cls, "__dataclass_fields__", {}))
+        unknown = sorted(set(self.config) - known)
+        if unknown:
+            raise ValueError(f"{self.method}: unknown setting(s) {unknown}; known: {sorted(known)}")
+        return self
+
+    def build_config(self, encoder: Net1DSection | None = None) -> dict[str, Any]:
+        """The dict ``physiofm.methods.build(self.method, ...)`` takes."""
+        return {**({"encoder": encoder.spec()} if encoder is not None else {}), **self.config}
+
+
+# ------------------------------------------------------------------------------------------------ train
+class TrainSection(Section):
+    """One pretraining run (:class:`physiofm.training.TrainConfig`): the same for every method of a paper.
+
+    ``sampler``: "shuffle" (a seeded permutation per epoch, sharded over processes) or "cycle" (SyneCo's
+    cycle-based sampler: ``cycle_fraction`` of each source drawn afresh per cycle). Validation reads a fixed
+    subset: ``val_segments`` random rows of the validation split (all when None), in batches of
+    ``batch_size`` (a last incomplete batch dropped), at most ``val_max_batches`` of them.
+    """
+
+    batch_size: int = Field(gt=1)  # per process
+    gpus: int = Field(default=1, ge=1)  # processes under torchrun; the global batch is gpus x batch_size
+    max_steps: int = Field(gt=0)
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    lr: PositiveFloat
+    weight_decay: float = Field(ge=0)
+    decay: Literal["all", "matrices"] = "all"  # matrices: no weight decay on biases, norms, scales
+    betas: tuple[float, float] = (0.9, 0.999)
+    schedule: Literal["cosine", "constant", "tristage"] = "cosine"
+    warmup_steps: int = Field(default=0, ge=0)
+    grad_clip: float | None = Field(default=None, gt=0)
+    val_every: int | None = Field(default=None, gt=0)
+    patience: int | None = Field(default=None, gt=0)
+    ckpt_every: int | None = Field(default=None, gt=0)
+    log_every: int = Field(default=10, gt=0)
+    num_workers: int = Field(default=0, ge=0)
+    sampler: Literal["shuffle", "cycle"] = "shuffle"
+    cycle_fraction: float | None = Field(default=None, gt=0, le=1)
+    val_segments: int | None = Field(default=None, gt=1)
+    val_max_batches: int | None = Field(default=None, ge=1)
+    amp: Literal["auto", "bf16", "off"] = "auto"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainSection:
+        if self.warmup_steps > self.max_steps:
+            raise ValueError(f"warmup_steps {self.warmup_steps} exceeds max_steps {self.max_steps}")
+        if (self.sampler == "cycle") != (self.cycle_fraction is not None):
+            raise ValueError("cycle_fraction is set exactly when sampler is 'cycle'")
+        return self
+
+
+# ------------------------------------------------------------------------------------------------- data
+class StoreSection(Section):
+    subjects_per_shard: int = Field(gt=0)
+    workers: int = Field(ge=1)
+
+
+class CohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.icu_cohort` (artefact rates scaled by ``artefact_scale``)."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    duration_s: PositiveFloat
+    v_lead: Literal["V1", "V2", "V3", "V4", "V5", "V6"] = "V1"
+    alarms_per_hour: float = Field(ge=0)
+    artefact_scale: float = Field(ge=0)
+    mains_hz: Literal[50.0, 60.0] = 60.0
+
+
+class SyntheticSource(CohortSection):
+    """A synthetic ICU cohort used as one named source."""
+
+    kind: Literal["synthetic_icu"]
+    name: Name
+    note: str = ""
+
+
+class RegistrySource(Section):
+    """A dataset read by ``physiofm.datasets.load(dataset, data_root / subdir, **options)``; ``name``
+    defaults to the dataset's."""
+
+    kind: Literal["registry"] = "registry"
+    name: Name
+    dataset: str
+    subdir: str
+    options: dict[str, Any] = {}
+    note: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "name" not in values and "dataset" in values:
+            values = {**values, "name": values["dataset"]}
+        return values
+
+    @model_validator(mode="after")
+    def _registered(self) -> RegistrySource:
+        if self.dataset not in datasets.names():
+            raise ValueError(f"{self.dataset!r} is not a physiofm.datasets registry name "
+                             f"({', '.join(datasets.names())})")
+        return self
+
+
+class UnavailableSource(Section):
+    """A source of a paper that cannot be loaded here: listed in the book, never read."""
+
+    kind: Literal["unavailable"]
+    name: Name
+    paper_name: str
+    reason: str
+
+
+Source = Annotated[SyntheticSource | RegistrySource | UnavailableSource, Field(discriminator="kind")]
+
+
+# ------------------------------------------------------------------------------------------------ probe
+class TaskSection(Section):
+    """One probing task as params (:meth:`task` gives the :class:`physiofm.evaluation.tasks.Task`).
+
+    ``target``: the label column (or columns); ``positive`` turns a categorical column into a binary label
+    (1 when the value is listed); ``rows``: what one probe sample is (every segment, one segment per subject,
+    or the mean of a subject's segment embeddings); ``inputs``: the named channel set the probe reads.
+    """
+
+    name: Name
+    target: str | list[str]
+    kind: Literal["regression", "binary", "multiclass", "multilabel"]
+    rows: Literal["segment", "one", "subject"] = "segment"
+    inputs: str = "all"
+    where: str | None = None
+    unit: str | None = None
+    positive: list[str] | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _positive(self) -> TaskSection:
+        if self.positive is not None and self.kind != "binary":
+            raise ValueError(f"task {self.name}: 'positive' only makes sense for kind 'binary'")
+        return self
+
+    def task(self, store: str) -> Task:
+        columns = (self.target,) if isinstance(self.target, str) else tuple(self.target)
+        return Task(self.name, self.kind, columns, store=store, inputs=self.inputs, rows=self.rows,
+                    where=self.where, positive=None if self.positive is None else tuple(self.positive),
+                    unit=self.unit, description=self.note)
+
+
+class ProbeSection(Section):
+    """What every probing step shares: which checkpoint is read, and the embedding batch size."""
+
+    checkpoint: Literal["best", "last"] = "best"
+    embed_batch_size: int = Field(gt=0)
+
+
+class HoldoutProbeSection(ProbeSection):
+    """FC / LR / RF probes on standardised frozen embeddings, a held-out subject split per seed
+    (:func:`physiofm.evaluation.protocol.holdout_probe`)."""
+
+    probes: list[Literal["fc", "lr", "rf"]] = Field(min_length=1)
+    test_fraction: float = Field(gt=0, lt=1)  # subject share held out per seed (datasets without a split)
+    max_segments_per_subject: int = Field(gt=0)  # "subject" rows: segments mean-pooled, first by time
+    segment_rows_per_subject: int | None = Field(gt=0)  # "segment" rows: at most this many per subject
+    rf_n_estimators: int = Field(gt=0)  # scikit-learn default: 100
+    rf_regression_max_features: Literal["sqrt"] | float  # scikit-learn default 1.0 (all features)
+    fc_max_epochs: int = Field(gt=0)
+    fc_patience: int = Field(gt=0)
+
+    def probe_options(self) -> dict[str, dict]:
+        """Constructor options per probe kind (LR: scikit-learn defaults); ``rf_regression`` for
+        regression."""
+        return {"rf": {"n_estimators": self.rf_n_estimators},
+                "rf_regression": {"n_estimators": self.rf_n_estimators,
+                                  "max_features": self.rf_regression_max_features},
+                "fc": {"max_epochs": self.fc_max_epochs, "patience": self.fc_patience}}
+
+
+class NestedCVSection(ProbeSection):
+    """Nested cross-validated linear probes (:func:`physiofm.evaluation.protocol.nested_cv_probe`):
+    logistic regression over ``logreg_*`` for classification, ridge over ``ridge_*`` for regression."""
+
+    outer_folds: int = Field(ge=2)
+    inner_folds: int = Field(ge=2)
+    group_by_subject: bool
+    logreg_C: list[PositiveFloat] = Field(min_length=1)  # noqa: N815 - scikit-learn's name
+    logreg_solvers: list[Literal["lbfgs", "saga"]] = Field(min_length=1)
+    ridge_alpha: list[PositiveFloat] = Field(min_length=1)
+    ridge_solvers: list[Literal["auto", "cholesky", "sparse_cg"]] = Field(min_length=1)
+    max_iter: int = Field(ge=1)
+    n_jobs: int = Field(default=1, ge=1)
+
+    def grid(self, kind: str) -> dict[str, list]:
+        """The inner-loop grid of a task kind (scikit-learn pipeline names)."""
+        if kind == "regression":
+            return {"model__alpha": list(self.ridge_alpha), "model__solver": list(self.ridge_solvers)}
+        return {"model__C": list(self.logreg_C), "model__solver": list(self.logreg_solvers)}
+
+
+# ----------------------------------------------------------------------------------------------- shared
+class SharedSection(Section):
+    """The ``shared`` section's common part: the study seed and the runtime."""
+
+    seed: int = Field(ge=0)
+    runtime: RuntimeSection = RuntimeSection()
