@@ -143,6 +143,9 @@ class StepContext:
         params: the validated section of this step.
         out: this step's artifact folder (created), ``build/<profile>/artifacts/<paper>/<step>``.
         data_root: the real-dataset root for the ``paper`` profile, or None (built-in data).
+        workers: processes for independent runs, embeddings and probes (:mod:`physiofm.parallel`):
+            ``shared.runtime.workers``, but never more than the cores the runner gave this notebook.
+        worker_threads: torch / BLAS threads of each such process.
     """
 
     paper: str
@@ -153,6 +156,8 @@ class StepContext:
     out: Path
     data_root: Path | None
     params_file: Path
+    workers: int = 1
+    worker_threads: int = 1
 
     def step_params(self, step: str) -> Any:
         """The validated section of another step of the same params file (e.g. the pretraining seeds)."""
@@ -185,16 +190,23 @@ def step_context(
     ``torch_threads`` (the runner passes cores / jobs) sets this kernel's torch and BLAS thread pools
     (:func:`physiofm.runtime.set_threads`); without it the params file's ``shared.runtime.torch_threads``
     (:class:`physiofm.sections.RuntimeSection`) does, and without that the libraries keep their defaults.
+    ``shared.runtime.workers`` worker processes serve independent runs, embeddings and probes; when the
+    runner passes ``torch_threads`` there are at most that many, sharing those threads.
     """
     from physiofm.runtime import set_threads
 
     path = Path(params_file) if params_file else params_path(profile, paper)
     params = load_params(path, paper)
     runtime = getattr(params.shared, "runtime", None)
-    threads = (torch_threads or getattr(runtime, "torch_threads", None)
-               or getattr(params.shared, "torch_threads", None))
+    threads = torch_threads or getattr(runtime, "torch_threads", None)
     if threads:
         set_threads(int(threads))
+    # The runner's torch_threads is this notebook's share of the cores: worker processes (one thread each)
+    # never outnumber it, so --jobs N notebooks with their workers never oversubscribe the machine.
+    workers = getattr(runtime, "workers", 1)
+    if torch_threads:
+        workers = max(1, min(workers, int(torch_threads)))
+    worker_threads = max(1, int(threads or 1) // workers) if torch_threads else int(threads or 1)
     base = Path(artifacts) if artifacts else artifacts_dir(profile, paper)
     out = base / step
     out.mkdir(parents=True, exist_ok=True)
@@ -207,4 +219,6 @@ def step_context(
         out=out,
         data_root=Path(data_root) if data_root else None,
         params_file=path,
+        workers=workers,
+        worker_threads=worker_threads,
     )

@@ -33,6 +33,7 @@ import nbformat
 
 from physiofm import environment
 from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
+from physiofm.io import write_text
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
 
 STEP_FILE = re.compile(r"^(\d{2})-([a-z0-9_]+)\.ipynb$")
@@ -147,10 +148,7 @@ class Manifest:
         self.entries: dict[str, dict] = json.loads(path.read_text()) if path.is_file() else {}
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.entries, indent=1, sort_keys=True))
-        os.replace(tmp, self.path)
+        write_text(self.path, json.dumps(self.entries, indent=1, sort_keys=True))
 
     def artifacts_hash(self, key: str, folder: Path) -> str:
         """The recorded content hash of a step's artifacts, re-hashed only when the files changed on disk."""

@@ -89,7 +89,7 @@ def embed_all(ctx: StepContext, setup: ProbeSetup) -> dict[str, dict[str, dict[i
         out[name] = embed_runs(jobs, SegmentDataset(store, groups=groups), ctx.out / "embeddings" / name,
                                batch_size=ctx.params.embed_batch_size, device=device, inputs=INPUTS,
                                stand_in={"ppg": ("ecg_ii", setup.ecg_len)},
-                               workers=ctx.shared.runtime.workers)
+                               workers=ctx.workers)
     return out
 
 
@@ -129,7 +129,7 @@ def probe_all(ctx: StepContext, setup: ProbeSetup, embeddings: Mapping[str, Mapp
                                         max_segments=p.max_segments_per_subject,
                                         probe_kwargs=p.probe_options(),
                                         segment_rows=p.segment_rows_per_subject,
-                                        workers=ctx.shared.runtime.workers))
+                                        workers=ctx.workers))
     results = pd.concat(parts, ignore_index=True)
     write_results(results, Path(ctx.out) / "results.parquet")
     return results

@@ -220,7 +220,7 @@ def pretrain_step(ctx, names: Sequence[str] | None = None,
     runs = [(n, shared.methods[n], shared.encoder, step.train, data, ctx.out, s, device)
             for n in names for s in seeds]
     # Runs are independent: on one machine without torchrun, several train at once in worker processes.
-    workers = 1 if init_distributed().enabled or device != "cpu" else shared.runtime.workers
-    results = parallel_map(pretrain, runs, workers, shared.runtime.torch_threads or 1)
+    workers = 1 if init_distributed().enabled or device != "cpu" else ctx.workers
+    results = parallel_map(pretrain, runs, workers, ctx.worker_threads)
     done = iter(results)
     return {n: {s: next(done) for s in seeds} for n in names}
