@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -216,8 +217,9 @@ steps:
 """
 
 SPAN = (
-    "import time\nt0 = time.time()\ntime.sleep(2.0)\n"
-    "(ctx.out / 'span.json').write_text(json.dumps([t0, time.time(), torch_threads]))"
+    "import os, time\nt0 = time.time()\ntime.sleep(2.0)\n"
+    "(ctx.out / 'span.json').write_text(json.dumps([t0, time.time(), torch_threads, os.getcwd(),\n"
+    "                                                os.environ.get('PHYSIOFM_ROOT')]))"
 )
 
 
@@ -227,7 +229,9 @@ def test_jobs_overlap_independent_steps_and_keep_failures_isolated(study: Path, 
     boom = "\nraise RuntimeError('planted failure')"
     for name, step, extra in [("02-use", "use", ""), ("03-boom", "boom", boom)]:
         nbformat.write(_notebook(step, SPAN + extra, ["make"]), study / "notebooks/toy" / f"{name}.ipynb")
+    here = os.getcwd()
     outcomes = run("ci", root=study, jobs=2)
+    assert os.getcwd() == here, "a parallel run changed the runner's working directory"
     assert _status(outcomes) == {
         "toy/make": "ran", "toy/use": "ran", "toy/boom": "failed", "toy/after": "blocked"
     }
@@ -236,6 +240,9 @@ def test_jobs_overlap_independent_steps_and_keep_failures_isolated(study: Path, 
     boom = json.loads((study / "build/ci/artifacts/toy/boom/span.json").read_text())
     assert max(use[0], boom[0]) < min(use[1], boom[1]), "independent steps did not overlap with --jobs 2"
     assert use[2] == boom[2] == max(1, available_cores() // 2)
+    # each kernel starts in its notebook's folder and knows the study root
+    assert use[3] == boom[3] == str(study / "notebooks" / "toy")
+    assert use[4] == boom[4] == str(study)
     out = capsys.readouterr()
     assert "2 at a time" in out.out and "planted failure" in out.err
     manifest = json.loads((study / "build/ci/manifest.json").read_text())

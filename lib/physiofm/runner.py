@@ -314,6 +314,24 @@ class _CellCount:
         pass
 
 
+def _kernel_manager(cwd: Path, root: Path) -> type:
+    """A kernel manager class whose kernels start in ``cwd`` with ``PHYSIOFM_ROOT=root``.
+
+    papermill's own ``cwd=`` changes the working directory of the whole runner process for the length of a
+    notebook; with notebooks in several threads those changes interleave and leave the runner, and kernels
+    started meanwhile, in another step's folder. Passing the folder to the kernel's launch touches only
+    that kernel."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class InStepFolder(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw.setdefault("cwd", str(cwd))
+            kw["env"] = {**(kw.get("env") or os.environ), "PHYSIOFM_ROOT": str(root)}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return InStepFolder
+
+
 def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
     """Execute one step's notebook with papermill (in a worker thread); return the executed copy's path.
     Raises what papermill raised; the partial notebook is still written and tidied."""
@@ -329,7 +347,7 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
             str(executed),
             kernel_name=settings.kernel_name,
             progress_bar={"file": cells, "bar_format": "{n}/{total}", "mininterval": 0.5},
-            cwd=str(step.path.parent),
+            kernel_manager_class=_kernel_manager(step.path.parent, root),
             # The kernel's own log (a start-up warning, the interrupt nbclient sends at shutdown) would
             # interleave with the status lines; a cell's error reaches the notebook and a dead kernel
             # fails the step all the same.
