@@ -173,13 +173,39 @@ def _failure_message(exc: BaseException) -> str:
     return ansi.sub("", f"{ename}: {evalue}\n{tail}")
 
 
+_TERMINAL = re.compile(r"(\r|\n|\x1b\[A)")
+_OTHER_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def terminal_text(text: str) -> str:
+    """What a terminal would show after printing ``text``: carriage returns rewrite the current line,
+    newlines move down, and the cursor-up escape (``ESC [ A``) moves up, as tqdm does for nested bars. Other
+    escape sequences are dropped; empty lines are left out."""
+    lines, row, rewrite = [""], 0, False
+    for token in _TERMINAL.split(text):
+        if token == "\r":
+            rewrite = True
+        elif token == "\n":
+            row += 1
+            if row == len(lines):
+                lines.append("")
+            rewrite = False
+        elif token == "\x1b[A":
+            row = max(0, row - 1)
+        elif token:
+            token = _OTHER_ESCAPES.sub("", token)
+            lines[row] = token if rewrite else lines[row] + token
+            rewrite = False
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
 def tidy_progress_output(path: Path) -> None:
     """Collapse the progress bars an executed notebook captured into their final state.
 
-    A kernel without ipywidgets prints tqdm bars as a stream of carriage-return updates, one output each;
-    the book would show every update. Consecutive stderr outputs of a cell are joined and rendered as a
-    terminal would (the text after a line's last carriage return), and tqdm's advice to install ipywidgets
-    is dropped.
+    A kernel without ipywidgets prints tqdm bars as a stream of carriage-return updates (nested bars also
+    move the cursor up and down), one output each; the book would show every update. Consecutive stderr
+    outputs of a cell are joined and rendered as a terminal would (:func:`terminal_text`), and tqdm's advice
+    to install ipywidgets is dropped.
     """
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -195,10 +221,9 @@ def tidy_progress_output(path: Path) -> None:
             outputs.append(out)
         for out in outputs:
             if out.output_type == "stream" and out.name == "stderr":
-                lines = [line.rsplit("\r", 1)[-1] for line in out.text.split("\n")]
                 keep = [
                     line
-                    for line in lines
+                    for line in terminal_text(out.text).split("\n")
                     if "IProgress not found" not in line and "from .autonotebook import tqdm" not in line
                 ]
                 out.text = "\n".join(keep)
