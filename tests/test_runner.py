@@ -287,10 +287,10 @@ def test_terminal_text_collapses_nested_progress_bars() -> None:
     from physiofm.runner import terminal_text
 
     stream = io.StringIO()
-    for i in tqdm(range(3), desc="outer", file=stream):
-        for _ in tqdm(range(4), desc=f"inner{i}", file=stream, leave=False):
+    for i in tqdm(range(3), desc="outer", file=stream, mininterval=0):
+        for _ in tqdm(range(4), desc=f"inner{i}", file=stream, leave=False, mininterval=0, miniters=1):
             pass
-    assert stream.getvalue().count("inner") > 3  # every update was written
+    assert stream.getvalue().count("inner") > 6  # every update was written
     shown = terminal_text(stream.getvalue()).splitlines()
     assert len(shown) == 1 and shown[0].startswith("outer: 100%")
-    assert terminal_text("a\rb\nwarning: x\n\x1b[32mc\x1b[0m") == "b\nwarning: x\nc"
+    assert terminal_text("a\rb\nwarning: x\n\x1b[32mc\x1b[0m\n") == "b\nwarning: x\nc\n"

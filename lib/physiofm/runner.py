@@ -196,7 +196,8 @@ def terminal_text(text: str) -> str:
             token = _OTHER_ESCAPES.sub("", token)
             lines[row] = token if rewrite else lines[row] + token
             rewrite = False
-    return "\n".join(line.rstrip() for line in lines if line.strip())
+    shown = "\n".join(line.rstrip() for line in lines if line.strip())
+    return shown + "\n" if shown and text.endswith("\n") else shown
 
 
 def tidy_progress_output(path: Path) -> None:
