@@ -4,10 +4,10 @@ models, few steps and small probe grids, so that a paper runs in seconds to a mi
 ``params/smoke/<paper>.yaml`` is an *overlay*: deep-merged over ``params/paper/<paper>.yaml`` (mappings
 merged key by key, any other value replaced) and then validated with the paper's schema. It may set only
 the keys :data:`ALLOWED` names (model widths and depths, step counts and batch sizes, probe grids, folds
-and seeds, embedding batch sizes, workers and threads), each under a mapping the paper profile already
-has, so a smoke run can never read other data, preprocess or split it differently, or train another set
-of runs. :func:`check_overlay` enforces this when the runner reads an overlay; ``tests/test_smoke.py``
-checks every committed overlay.
+and seeds, embedding batch sizes, workers and threads, and the size of a built-in synthetic cohort), each
+under a mapping the paper profile already has, so a smoke run can never read other real data, preprocess
+or split it differently, or train another set of runs. :func:`check_overlay` enforces this when the runner
+reads an overlay; ``tests/test_smoke.py`` checks every committed overlay.
 
 An overlay may also list ``stand_ins``: single values of the paper profile that the real samples cannot
 meet, each with its reason::
