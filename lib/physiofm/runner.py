@@ -262,7 +262,7 @@ def run(
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     if not smoke:
         preflight_real_data(profile, steps, params, data_root)
-    build, files = (smoke_params.BUILD, {}) if smoke else (profile, {})
+    build, files = smoke_params.BUILD if smoke else profile, {}
     with _exclusive(build_dir(build, root)):
         if smoke:  # its own preflight, on the smoke params; their files are written under the lock
             prepared = smoke_params.prepare(list(params), [s.key for s in steps], data_root, stand_ins, root)

@@ -186,8 +186,9 @@ class SegmentStore:
 
         Args:
             root: store directory (created).
-            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading)
-                or a list of recordings.
+            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading;
+                the records its loader left out, ``info["excluded"]``, are counted in the funnel as drops
+                into the ``records`` stage) or a list of recordings.
             process: records of some subjects -> :class:`Segments`; every shard must give the same
                 groups, per-segment shapes and rates. Use ``functools.partial(syneco_segments, cfg=cfg)``.
             subjects_per_shard: subjects per shard.
