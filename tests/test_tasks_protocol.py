@@ -108,3 +108,30 @@ def test_label_table_from_a_store_index() -> None:
     assert list(t["row"]) == [0, 1, 2] and list(t["subject_id"]) == ["1", "1", "2"]
     with pytest.raises(KeyError, match="not in the label table"):
         task_rows(t, Task("x", "binary", ("nope",)))
+
+
+def test_a_probe_that_cannot_be_fitted_gives_nan_and_says_why() -> None:
+    """Real data can hold one class (both Challenge-2015 records are false alarms) or one subject: the
+    protocol used to fail inside scikit-learn's split on one subject; now each such probe reports why."""
+    from physiofm.evaluation.protocol import ONE_CLASS, ONE_CLASS_IN_TRAINING, TOO_FEW_SUBJECTS
+
+    kw = dict(method="m", probes=["lr", "rf"], seeds=[0], test_fraction=0.25, max_segments=None,
+              probe_kwargs={})
+    seg = Task("y", "binary", ("y",), rows="segment")
+    labels = labels_table()
+    X = features(labels)
+    fitted = holdout_probe(X, labels, seg, **kw)
+    assert (fitted["note"] == "").all() and fitted["value"].notna().all()
+    one_class = labels.assign(y=1)
+    r = holdout_probe(X, one_class, seg, **kw)
+    assert (r["note"] == ONE_CLASS).all() and r["value"].isna().all() and (r["n_test"] == 0).all()
+    one_subject = labels[labels["subject_id"] == "s000"].assign(y=[0, 1, 0, 1], row=np.arange(4))
+    r = holdout_probe(X[:4], one_subject, seg, **kw)
+    assert (r["note"] == TOO_FEW_SUBJECTS).all() and r["value"].isna().all()
+    reg = holdout_probe(X[:4], one_subject, Task("hr", "regression", ("hr",), rows="segment"), **kw)
+    assert (reg["note"] == TOO_FEW_SUBJECTS).all() and list(reg["probe"].unique()) == ["rf"]
+    # two subjects, one class each: whichever is held out, the training split has one class
+    two = labels[labels["subject_id"].isin(["s000", "s001"])].reset_index(drop=True)
+    two = two.assign(row=np.arange(len(two)), y=(two["subject_id"] == "s001").astype(int))
+    r = holdout_probe(X[:len(two)], two, seg, **{**kw, "test_fraction": 0.5})
+    assert (r["note"] == ONE_CLASS_IN_TRAINING).all() and r["value"].isna().all()

@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 
 from physiofm import environment
+from physiofm import smoke as smoke_params
 from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
 from physiofm.io import write_text
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
@@ -262,23 +263,39 @@ def run(
     root: Path | None = None,
     kernel_name: str | None = None,
     jobs: int | None = None,
+    smoke: bool = False,
+    stand_ins: bool = False,
 ) -> list[Outcome]:
     """Run the selected steps of the study under ``profile``; return one outcome per step, in step order.
 
     Up to ``jobs`` notebooks (default: the available cores) execute at once, each with ``torch_threads`` =
     max(1, cores // jobs); a step starts once the steps it needs have succeeded, so steps of different
     papers (and independent steps of one paper) overlap. This thread is the only writer of the manifest.
+
+    ``smoke`` (``paper`` profile only): the notebooks read each paper's smoke params (:mod:`physiofm.smoke`:
+    the paper profile with small models, budgets and probe grids) and write to ``build/smoke/``;
+    ``stand_ins`` also applies the overlays' declared stand-ins and leaves out sources whose root fails.
     """
     root = root or repo_root()
+    if (smoke or stand_ins) and profile != "paper":
+        raise ValueError(f"--smoke cuts the paper profile's runs; it cannot be used with --profile {profile}")
+    if stand_ins and not smoke:
+        raise ValueError("--stand-ins applies to smoke runs only: add --smoke")
     steps, params = _validated(profile, only, root)
-    preflight_real_data(profile, steps, params, data_root)
     cores = available_cores()
     jobs = cores if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
-    settings = _Settings(profile, root, data_root, kernel_name, torch_threads=max(1, cores // jobs))
-    with _exclusive(build_dir(profile, root)):
-        manifest = Manifest(build_dir(profile, root) / "manifest.json")
+    if not smoke:
+        preflight_real_data(profile, steps, params, data_root)
+    build, files = smoke_params.BUILD if smoke else profile, {}
+    with _exclusive(build_dir(build, root)):
+        if smoke:  # its own preflight, on the smoke params; their files are written under the lock
+            prepared = smoke_params.prepare(list(params), [s.key for s in steps], data_root, stand_ins, root)
+            params, files = prepared.params, prepared.files
+        settings = _Settings(profile, root, data_root, kernel_name, torch_threads=max(1, cores // jobs),
+                             build=build, params_files=files)
+        manifest = Manifest(build_dir(build, root) / "manifest.json")
         outcomes = _Scheduler(steps, params, manifest, settings, jobs, force).run()
     return [outcomes[s.key] for s in steps]
 
@@ -322,6 +339,15 @@ class _Settings:
     data_root: str | None
     kernel_name: str | None
     torch_threads: int
+    build: str = ""  # the folder under build/: the profile's, or "smoke"
+    params_files: dict[str, Path] = field(default_factory=dict)  # paper -> params file, else the profile's
+
+    @property
+    def folder(self) -> str:
+        return self.build or self.profile
+
+    def params_file(self, paper: str) -> Path:
+        return self.params_files.get(paper) or params_path(self.profile, paper, self.root)
 
 
 class _CellCount:
@@ -363,10 +389,10 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
     Raises what papermill raised; the partial notebook is still written and tidied."""
     import papermill as pm
 
-    root, profile = settings.root, settings.profile
-    executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
+    root, profile, folder = settings.root, settings.profile, settings.folder
+    executed = build_dir(folder, root) / "notebooks" / step.paper / step.path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
-    artifacts_dir(profile, step.paper, step.name, root).mkdir(parents=True, exist_ok=True)
+    artifacts_dir(folder, step.paper, step.name, root).mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(
             str(step.path),
@@ -380,8 +406,8 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             parameters={
                 "profile": profile,
-                "params_file": str(params_path(profile, step.paper, root)),
-                "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
+                "params_file": str(settings.params_file(step.paper)),
+                "artifacts": str(artifacts_dir(folder, step.paper, root=root)),
                 "data_root": settings.data_root,
                 "torch_threads": settings.torch_threads,
             },
@@ -461,7 +487,7 @@ class _Scheduler:
                 continue
             key_hash = self._input_hash(step)
             entry = self.manifest.entries.get(step.key, {})
-            out_dir = artifacts_dir(self.settings.profile, step.paper, step.name, self.settings.root)
+            out_dir = artifacts_dir(self.settings.folder, step.paper, step.name, self.settings.root)
             if not self.force and entry.get("input_hash") == key_hash and entry.get("status") == "ok" \
                     and out_dir.is_dir():
                 self.outcomes[step.key] = Outcome(step.key, "skipped", message="unchanged")
@@ -477,9 +503,9 @@ class _Scheduler:
         return still
 
     def _input_hash(self, step: Step) -> str:
-        profile, root = self.settings.profile, self.settings.root
+        folder, root = self.settings.folder, self.settings.root
         upstream = {
-            n: self.manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
+            n: self.manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(folder, step.paper, n, root))
             for n in step.needs
         }
         return _input_hash(step, params_digest(self.params[step.paper], step.name), upstream)
@@ -492,8 +518,8 @@ class _Scheduler:
     def _finish(self, future: Future) -> None:
         step, key_hash, started, _ = self.running.pop(future)
         secs = time.perf_counter() - started
-        profile, root = self.settings.profile, self.settings.root
-        executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
+        folder, root = self.settings.folder, self.settings.root
+        executed = build_dir(folder, root) / "notebooks" / step.paper / step.path.name
         exc = future.exception()
         if exc is not None:
             msg = _failure_message(exc)
@@ -503,7 +529,7 @@ class _Scheduler:
             print(f"{self._label(step)}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: "
                   f"{executed}", file=sys.stderr, flush=True)
             return
-        out_dir = artifacts_dir(profile, step.paper, step.name, root)
+        out_dir = artifacts_dir(folder, step.paper, step.name, root)
         sig = _stat_signature(out_dir)
         self.manifest.entries[step.key] = {
             "status": "ok",

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -75,11 +76,13 @@ def recordings(spec: SyntheticSource | RegistrySource | UnavailableSource,
 
 
 def chain(name: str, sets: Sequence[RecordingSet]) -> RecordingSet:
-    """Several recording sets as one (records tables stacked; each row still loads from its own set)."""
+    """Several recording sets as one (records tables stacked; each row still loads from its own set; the
+    records the loaders left out, ``info["excluded"]``, added up)."""
     tables = [s.records.assign(_set=i, _pos=np.arange(len(s))) for i, s in enumerate(sets)]
     empty = pd.DataFrame(columns=["record_id", "subject_id"])
     table = pd.concat(tables, ignore_index=True) if tables else empty
-    return RecordingSet(name, table, _Chained(list(sets)))
+    excluded: Counter = sum((Counter(s.info.get("excluded") or {}) for s in sets), Counter())
+    return RecordingSet(name, table, _Chained(list(sets)), {"excluded": dict(excluded)} if excluded else {})
 
 
 class _Chained:

@@ -186,8 +186,9 @@ class SegmentStore:
 
         Args:
             root: store directory (created).
-            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading)
-                or a list of recordings.
+            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading;
+                the records its loader left out, ``info["excluded"]``, are counted in the funnel as drops
+                into the ``records`` stage) or a list of recordings.
             process: records of some subjects -> :class:`Segments`; every shard must give the same
                 groups, per-segment shapes and rates. Use ``functools.partial(syneco_segments, cfg=cfg)``.
             subjects_per_shard: subjects per shard.
@@ -242,10 +243,12 @@ class SegmentStore:
             first_ids = [str(ids[i]) for i in plan[k][:5]]
             raise RuntimeError(f"{root}: {len(errors)} shard(s) failed (finished shards are kept; rerun to "
                                f"resume); first, shard {k} with records {first_ids}: {e!r}") from e
-        return cls._finalise(root, len(plan), config)
+        excluded = recordings.info.get("excluded") if isinstance(recordings, RecordingSet) else None
+        return cls._finalise(root, len(plan), config, excluded)
 
     @classmethod
-    def _finalise(cls, root: Path, n_shards: int, config: dict | None) -> SegmentStore:
+    def _finalise(cls, root: Path, n_shards: int, config: dict | None,
+                  excluded: Mapping[str, int] | None = None) -> SegmentStore:
         shards = root / "shards"
         metas = [json.loads((shards / f"{_shard_name(k)}.json").read_text()) for k in range(n_shards)]
         groups: dict[str, dict] = {}
@@ -265,6 +268,8 @@ class SegmentStore:
                 parts.append(part.assign(shard=m["shard"], row=np.arange(len(part))))
         index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["shard", "row"])
         funnel = sum((Funnel.from_dict(m["funnel"]) for m in metas), Funnel())
+        for reason, n in (excluded or {}).items():  # records the loader found but could not use
+            funnel.drop("records", reason, int(n))
         write_parquet(index, root / "index.parquet")
         meta = {"groups": groups, "count": len(index), "funnel": funnel.to_dict(), "config": config or {},
                 "shards": [{k: m[k] for k in ("shard", "count", "groups")} for m in metas]}

@@ -66,10 +66,31 @@ def samples(X: np.ndarray, labels: pd.DataFrame, task: Task, *, max_segments: in
 
 
 # ------------------------------------------------------------------------------------------- hold-out
+# Why a probe was not fitted (the ``note`` of its NaN rows); fitted rows have an empty note.
+ONE_CLASS = "not fitted: every sample of the task has the same label"
+TOO_FEW_SUBJECTS = "not fitted: fewer than two subjects, so no held-out split"
+ONE_CLASS_IN_TRAINING = "not fitted: the training split has one class (or no varying label)"
+
+
+def unfittable(y: np.ndarray, rows: pd.DataFrame, task: Task) -> str:
+    """Why no held-out probe can be fitted on these samples at all (``""`` when one can): a classification
+    task whose labels have one value, or fewer than two subjects to split (without the dataset's own)."""
+    if task.kind in ("binary", "multiclass") and len(np.unique(y)) < 2:
+        return ONE_CLASS
+    if task.kind == "multilabel" and not (y.min(0) != y.max(0)).any():
+        return ONE_CLASS
+    own = "split" in rows and rows["split"].notna().all() and (rows["split"] == "test").any() \
+        and (rows["split"] != "test").any()
+    if not own and rows["subject_id"].nunique() < 2:
+        return TOO_FEW_SUBJECTS
+    return ""
+
+
 def holdout_split(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int,
                   test_fraction: float) -> np.ndarray:
     """Boolean test mask over ``rows``: the dataset's own split if it has one, else a seeded subject split
-    (stratified by the label when each subject is one row and every class can be split)."""
+    (stratified by the label when each subject is one row and every class can be split). Needs two
+    subjects at least (:func:`unfittable`)."""
     if "split" in rows and rows["split"].notna().all() and (rows["split"] == "test").any():
         return (rows["split"] == "test").to_numpy()
     strat = None
@@ -149,29 +170,34 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
                   probe_kwargs: Mapping[str, dict], segment_rows: int | None = None,
                   label_fraction: float | None = None, case_ratio: float | None = None,
                   n_total: int | None = None) -> pd.DataFrame:
-    """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test) of one
+    """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test, note) of one
     representation ``X`` (N, D) of the label table's segments, for every seed; ``X`` may map each seed to
-    its own representation (the model pretrained with that seed)."""
+    its own representation (the model pretrained with that seed). A probe that cannot be fitted (one
+    class, one subject: :func:`unfittable`, or one class in the training split) gives NaN values and says
+    why in ``note``; a fitted one has an empty note."""
     out, made = [], {}
     for seed in seeds:
         Xs = X[seed] if isinstance(X, Mapping) else X
         if id(Xs) not in made:
             made[id(Xs)] = samples(Xs, labels, task, max_segments=max_segments, segment_rows=segment_rows)
         Xt, y, rows = made[id(Xs)]
-        test = holdout_split(rows, y, task, seed, test_fraction)
-        X_tr, y_tr, X_te, y_te = label_space(Xt[~test], y[~test], Xt[test], y[test], task)
+        note = unfittable(y, rows, task)
+        test = np.zeros(len(rows), bool) if note else holdout_split(rows, y, task, seed, test_fraction)
+        X_tr, y_tr, X_te, y_te = (None,) * 4 if note else label_space(Xt[~test], y[~test], Xt[test],
+                                                                     y[test], task)
+        if X_tr is None and not note:  # a training split with one class (tiny ci cohorts)
+            note = ONE_CLASS_IN_TRAINING
         keep = None if X_tr is None else train_subset(y_tr, seed, label_fraction, case_ratio, n_total)
         if keep is not None:
             X_tr, y_tr = X_tr[keep], y_tr[keep]
         metrics = ("auroc", "auprc") if task.kind != "regression" else ("mae", "r2")
         for probe in probes_for(task, probes):
-            # a training split with one class (tiny ci cohorts): NaN, shown as such
             scores = (dict.fromkeys(metrics, np.nan) if X_tr is None
                       else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs))
             n_train = int((~test).sum()) if keep is None else len(keep)
             out += [{"method": method, "task": task.id, "probe": probe, "metric": m, "seed": seed,
                      "value": scores[m], "inputs": task.inputs, "rows": task.rows, "n_train": n_train,
-                     "n_test": int(test.sum())} for m in metrics]
+                     "n_test": int(test.sum()), "note": note} for m in metrics]
     return results_frame(out)
 
 
