@@ -188,8 +188,8 @@ def test_ecg12_paths_convert_to_millivolts_resample_and_pad():
     assert np.abs(hyb.arrays["ecg"][0]).max() == pytest.approx(1.0, rel=0.01)    # 1000 uV -> 1 mV
     assert hyb.funnel.dropped[("after_qc", "nan")] == 1 and list(hyb.index["age"].iloc[:1]) == [70]
     db = dbeta_segments([seven_s])
-    assert db.arrays["ecg"].shape == (1, 12, 5000)
-    assert np.all(db.arrays["ecg"][0, :, 3500:] == 0) and np.any(db.arrays["ecg"][0, :, :3500] != 0)
+    assert db.arrays["ecg12"].shape == (1, 12, 5000)
+    assert np.all(db.arrays["ecg12"][0, :, 3500:] == 0) and np.any(db.arrays["ecg12"][0, :, :3500] != 0)
 
 
 def test_multimae_path_filters_decimates_and_labels_30s_windows():

@@ -39,6 +39,7 @@ PAPERS: dict[str, str] = {
 SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
+    "dbeta": "physiofm.dbeta.params:DBetaParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
 }
 

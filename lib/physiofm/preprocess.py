@@ -202,13 +202,15 @@ class ECG12Preprocess:
     7 s) are zero-padded and longer ones cropped to the first 10 s. Neither paper filters or z-scores;
     ``zscore=True`` adds a per-lead z-score. Missing units are taken as mV (the :class:`Recording`
     convention for ECG); a record with a lead in a non-voltage unit is dropped (funnel ``ecg_unit``),
-    one holding NaN too (``nan``).
+    one holding NaN too (``nan``). ``group`` names the store group (the batch key a method reads: hybrid_ecg
+    ``ecg``, D-BETA ``ecg12``).
     """
 
     leads: tuple[str, ...] = LEADS_12
     fs: float = 250.0
     duration_s: float = 10.0
     zscore: bool = False
+    group: str = "ecg"
 
 
 def hybrid_ecg_config(**overrides) -> ECG12Preprocess:
@@ -216,11 +218,11 @@ def hybrid_ecg_config(**overrides) -> ECG12Preprocess:
 
 
 def dbeta_config(**overrides) -> ECG12Preprocess:
-    return ECG12Preprocess(**({"fs": 500.0} | overrides))
+    return ECG12Preprocess(**({"fs": 500.0, "group": "ecg12"} | overrides))
 
 
 def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progress: bool = False) -> Segments:
-    """12-lead records -> ``{"ecg": (N, 12, fs * duration_s)}`` float32 in mV, one row per record."""
+    """12-lead records -> ``{cfg.group: (N, 12, fs * duration_s)}`` float32 in mV, one row per record."""
     funnel, arrays, rows = Funnel(), [], []
     n_out = int(round(cfg.fs * cfg.duration_s))
     for rec in tqdm(recordings, desc="ecg12", disable=not progress):
@@ -252,7 +254,7 @@ def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progre
     funnel.add("after_caps", len(rows))
     stacked = (np.stack(arrays).astype(np.float32) if arrays
                else np.zeros((0, len(cfg.leads), n_out), np.float32))
-    return Segments({"ecg": stacked}, pd.DataFrame(rows), {"ecg": cfg.fs}, funnel)
+    return Segments({cfg.group: stacked}, pd.DataFrame(rows), {cfg.group: cfg.fs}, funnel)
 
 
 def hybrid_ecg_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None = None,
@@ -263,7 +265,7 @@ def hybrid_ecg_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | 
 
 def dbeta_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None = None,
                    progress: bool = False) -> Segments:
-    """D-BETA: 12 leads, 500 Hz, 10 s, mV -> ``{"ecg": (N, 12, 5000)}``."""
+    """D-BETA: 12 leads, 500 Hz, 10 s, mV -> ``{"ecg12": (N, 12, 5000)}`` (the ``dbeta`` method's key)."""
     return ecg12_segments(recordings, cfg or dbeta_config(), progress)
 
 

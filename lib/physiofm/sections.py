@@ -8,12 +8,14 @@ section                     what it configures
 ==========================  ===========================================================================
 :class:`RuntimeSection`     threads and device of every notebook kernel (``shared.runtime``)
 :class:`EncoderSection`     one channel encoder: a backbone of the :mod:`physiofm.models` registry
-                            (``kind``) and an optional linear embedding head
+                            (``kind``: net1d, ecg_conv_transformer, scratch_text, t5_text) and an
+                            optional linear embedding head
 :class:`MethodChoice`       one pretraining run: a method of :mod:`physiofm.methods` and its config
 :class:`TrainSection`       the run loop (:func:`physiofm.training.pretrain`): optimiser, schedule,
                             batches, validation, checkpoints
 :class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
 :class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
+:class:`Ecg12CohortSection` a built-in synthetic 12-lead cohort in a loader's label layout
 :data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
                             loaded here (:mod:`physiofm.sources`)
 :class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
@@ -26,9 +28,11 @@ Fields without a default must be written in every profile; defaults are the valu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from physiofm import datasets, methods
 from physiofm.config import Section
@@ -91,15 +95,84 @@ class Net1DSection(Section):
         return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
 
 
-# A new backbone kind (a ViT1D, a MultiMAE tokeniser + transformer) adds its section to this union, with its
-# own ``kind`` literal, and registers its builder with :func:`physiofm.models.register_backbone`.
-EncoderSection = Net1DSection
+class ECGConvTransformerSection(Section):
+    """D-BETA's ECG encoder (:class:`physiofm.models.ECGEncoderConfig`; unset fields keep the paper's sizes),
+    read at its CLS state; with ``embed_dim``, a linear map and L2 normalisation on top."""
+
+    kind: Literal["ecg_conv_transformer"]
+    leads: int | None = Field(default=None, ge=1)
+    conv_channels: int | None = Field(default=None, gt=0)
+    conv_layers: int | None = Field(default=None, ge=1)
+    width: int | None = Field(default=None, gt=0)
+    layers: int | None = Field(default=None, ge=1)
+    heads: int | None = Field(default=None, ge=1)
+    ffn: int | None = Field(default=None, gt=0)
+    pos_kernel: int | None = Field(default=None, ge=2)
+    pos_groups: int | None = Field(default=None, ge=1)
+    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
+    dropout_input: float | None = Field(default=None, ge=0.0, lt=1.0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
+
+
+class ScratchTextSection(Section):
+    """A text tower trained from scratch (:class:`physiofm.models.ScratchTextEncoder`) on a fitted WordPiece
+    tokenizer; ``tokenizer_file`` may name a data-step asset (``asset:tokenizer.json``)."""
+
+    kind: Literal["scratch_text"]
+    tokenizer_file: str
+    width: int = Field(default=256, gt=0)
+    layers: int = Field(default=4, ge=1)
+    heads: int = Field(default=4, ge=1)
+    ffn: int = Field(default=1024, gt=0)
+    max_length: int = Field(default=256, ge=2)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class T5TextSection(Section):
+    """A (Flan-)T5 encoder from a local checkpoint directory (``model_dir``, maybe ``asset:<name>``)."""
+
+    kind: Literal["t5_text"]
+    model_dir: str
+    max_length: int = Field(default=256, ge=2)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def _encoder_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "net1d")
+    return getattr(value, "kind", "net1d")
+
+
+# One channel encoder: a backbone kind of :mod:`physiofm.models.backbones` and its settings. A new kind adds
+# its section here, with its own ``kind`` literal, and registers its builder with
+# :func:`physiofm.models.register_backbone`. A section without ``kind`` is a Net1D.
+EncoderSection = Annotated[
+    Annotated[Net1DSection, Tag("net1d")]
+    | Annotated[ECGConvTransformerSection, Tag("ecg_conv_transformer")]
+    | Annotated[ScratchTextSection, Tag("scratch_text")]
+    | Annotated[T5TextSection, Tag("t5_text")],
+    Discriminator(_encoder_kind),
+]
 
 
 # ---------------------------------------------------------------------------------------------- methods
+ASSET = "asset:"  # a config string naming a file the data step wrote (MethodChoice.resolved)
+
+
 class MethodChoice(Section):
     """One pretraining run of a paper: the registry method and the settings that differ from its defaults
-    (the shared ``encoder`` section is added as the config's ``encoder``)."""
+    (the shared ``encoder`` section is added as the config's ``encoder``). A setting may name a data-step
+    asset as ``"asset:<file>"`` (:meth:`resolved`)."""
 
     method: str
     config: dict[str, Any] = {}
@@ -115,9 +188,29 @@ class MethodChoice(Section):
             raise ValueError(f"{self.method}: unknown setting(s) {unknown}; known: {sorted(known)}")
         return self
 
-    def build_config(self, encoder: Net1DSection | None = None) -> dict[str, Any]:
-        """The dict ``physiofm.methods.build(self.method, ...)`` takes."""
+    def build_config(self, encoder: Any = None) -> dict[str, Any]:
+        """The dict ``physiofm.methods.build(self.method, ...)`` takes (``encoder``: an encoder section)."""
         return {**({"encoder": encoder.spec()} if encoder is not None else {}), **self.config}
+
+    def resolved(self, assets: Mapping[str, Path]) -> MethodChoice:
+        """This choice with every string ``"asset:<name>"`` of its config (at any depth) replaced by the path
+        of the data step's asset ``<name>`` (:attr:`physiofm.training.RunData.assets`): a tokenizer fitted on
+        the training reports, the N3S report bank, a local text model. An unknown asset is a KeyError."""
+
+        def sub(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith(ASSET):
+                name = value[len(ASSET):]
+                if name not in assets:
+                    raise KeyError(f"{self.method}: the config names asset {name!r}, which the data step did "
+                                   f"not write (assets: {sorted(assets)})")
+                return str(assets[name])
+            if isinstance(value, Mapping):
+                return {k: sub(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return type(value)(sub(v) for v in value)
+            return value
+
+        return self.model_copy(update={"config": sub(self.config)})
 
 
 # ------------------------------------------------------------------------------------------------ train
@@ -138,6 +231,7 @@ class TrainSection(Section):
     weight_decay: float = Field(ge=0)
     decay: Literal["all", "matrices"] = "all"  # matrices: no weight decay on biases, norms, scales
     betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(default=1e-8, gt=0)  # Adam's epsilon (D-BETA: 1e-6)
     schedule: Literal["cosine", "constant", "tristage"] = "cosine"
     warmup_steps: int = Field(default=0, ge=0)
     grad_clip: float | None = Field(default=None, gt=0)
@@ -187,6 +281,27 @@ class SyntheticSource(CohortSection):
     note: str = ""
 
 
+class Ecg12CohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.ecg12_cohort` (PTB-XL-like 10-s 12-lead records at 500 Hz with
+    SCP statements and machine reports), and the loader layout its labels are given in
+    (:mod:`physiofm.synthetic.ecg12_layouts`: ``ptbxl`` or ``cpsc2018``). ``noise_scale`` multiplies the
+    amplitudes of baseline wander, mains interference and white noise (another recording site)."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    records_per_subject: float = Field(default=1.15, ge=1)
+    noise_scale: float = Field(default=1.0, ge=0)
+    layout: Literal["ptbxl", "cpsc2018"] = "ptbxl"
+
+
+class SyntheticEcg12Source(Ecg12CohortSection):
+    """A synthetic 12-lead cohort used as one named source."""
+
+    kind: Literal["synthetic_ecg12"]
+    name: Name
+    note: str = ""
+
+
 class RegistrySource(Section):
     """A dataset read by ``physiofm.datasets.load(dataset, data_root / subdir, **options)``; ``name``
     defaults to the dataset's."""
@@ -222,7 +337,8 @@ class UnavailableSource(Section):
     reason: str
 
 
-Source = Annotated[SyntheticSource | RegistrySource | UnavailableSource, Field(discriminator="kind")]
+Source = Annotated[SyntheticSource | SyntheticEcg12Source | RegistrySource | UnavailableSource,
+                   Field(discriminator="kind")]
 
 
 # ------------------------------------------------------------------------------------------------ probe

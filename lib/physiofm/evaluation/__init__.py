@@ -29,6 +29,7 @@ from physiofm.evaluation.subsample import (
     low_incidence_indices,
     low_incidence_sets,
     over_seeds,
+    random_fraction_indices,
     summarise,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "probe_scores",
     "published_vs_ours",
     "r2",
+    "random_fraction_indices",
     "read_results",
     "regression_scores",
     "results_frame",

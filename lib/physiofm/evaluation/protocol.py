@@ -1,15 +1,18 @@
 """One probe protocol: tasks + frozen embeddings -> tidy probe results, for every paper.
 
-Two designs, chosen by a paper's params:
+Three designs, chosen by a paper's params:
 
 * :func:`holdout_probe` (SyneCo, App. C.3): for each seed, a held-out test split of subjects (or the
   dataset's own split), FC / LR / RF probes of :mod:`physiofm.evaluation.probes` on the training rows,
   scored on the test rows; optionally on a stratified ``label_fraction`` of the training rows, or on a
   low-incidence training set (``case_ratio``: a fixed number of rows, a given share of them cases);
 * :func:`nested_cv_probe` (AnyPPG, Methods): nested cross-validation of a linear model with an inner
-  hyper-parameter search (:func:`physiofm.evaluation.nested_cv`), folds grouped by subject.
+  hyper-parameter search (:func:`physiofm.evaluation.nested_cv`), folds grouped by subject;
+* :func:`split_probe` (D-BETA Table 2, MERL's protocol): a linear head on the dataset's own train /
+  validation / test split, trained on 1 / 10 / 100 % of the training rows, the epoch chosen by validation
+  AUROC, scored on the test rows.
 
-Both read the samples a task defines (:func:`samples`): every segment, one segment per subject, or the
+They read the samples a task defines (:func:`samples`): every segment, one segment per subject, or the
 mean of a subject's segment embeddings ("subject": up to ``max_segments`` segments, first by time, as
 SyneCo pools PTB-XL patients, PPG-BP subjects and VitalDB cases). Rows are ``method, task, probe, metric,
 seed, value`` plus extras (:mod:`physiofm.evaluation.results`).
@@ -20,6 +23,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,9 +33,13 @@ from sklearn.model_selection import train_test_split
 from physiofm.embeddings import subject_means
 from physiofm.evaluation.metrics import UndefinedMetricWarning
 from physiofm.evaluation.nested_cv import nested_cv
-from physiofm.evaluation.probes import evaluate_probe
+from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, probe_scores
 from physiofm.evaluation.results import results_frame
-from physiofm.evaluation.subsample import label_fraction_indices, low_incidence_indices
+from physiofm.evaluation.subsample import (
+    label_fraction_indices,
+    low_incidence_indices,
+    random_fraction_indices,
+)
 from physiofm.evaluation.tasks import Task, task_rows, task_targets
 from physiofm.parallel import parallel_map
 
@@ -221,6 +229,96 @@ def holdout_probes(embeddings: Mapping[str, Mapping], labels: pd.DataFrame, jobs
 def _probe_job(X, labels: pd.DataFrame, task: Task, method: str, seeds: Sequence[int],
                kwargs: Mapping) -> pd.DataFrame:
     return holdout_probe(X, labels, task, method=method, seeds=seeds, **kwargs)
+
+
+# ----------------------------------------------------------------------------------- dataset splits
+def split_rows_of(rows: pd.DataFrame, task: Task) -> dict[str, np.ndarray]:
+    """Positions of the train / val / test rows of a task's rows by their ``split`` column (the dataset's own
+    split, e.g. PTB-XL's folds, or the data step's)."""
+    if "split" not in rows or rows["split"].isna().any():
+        raise KeyError(f"task {task.id}: every row needs a 'split' (train / val / test) for a split probe")
+    out = {s: np.flatnonzero(rows["split"].to_numpy() == s) for s in ("train", "val", "test")}
+    empty = [s for s, idx in out.items() if not len(idx)]
+    if empty:
+        raise ValueError(f"task {task.id}: no {empty} rows in the split")
+    return out
+
+
+def fit_split_probe(X: np.ndarray, labels: pd.DataFrame, task: Task, *, seed: int, label_fraction: float,
+                    probe_kwargs: Mapping[str, Any], subsample_seed: int = 42):
+    """The linear head of :func:`split_probe` fitted on a task's training rows (a ``label_fraction`` of them,
+    MERL's random subset) with model selection on its validation rows.
+
+    Returns ``(probe or None, rows, y, split, keep)``: the fitted :class:`LinearHeadProbe` (None when the
+    training subset cannot teach two classes), the task's label rows and targets, the split positions and the
+    mask of labels the probe predicts (multi-label: those that vary in the training subset).
+    """
+    rows = task_rows(labels, task)
+    y = task_targets(rows, task, labels)[0]
+    split = split_rows_of(rows, task)
+    train = split["train"][random_fraction_indices(len(split["train"]), label_fraction, subsample_seed)]
+    y_tr = y[train]
+    keep = (y_tr.min(0) != y_tr.max(0)) if task.kind == "multilabel" else np.ones(1, bool)
+    if (task.kind == "multilabel" and not keep.any()) or (task.kind != "multilabel" and
+                                                           len(np.unique(y_tr)) < 2):
+        return None, rows, y, split, keep
+    Xr = X[rows["row"].to_numpy()]
+    y_fit = y if task.kind != "multilabel" else y[:, keep]
+    probe = LinearHeadProbe(task.probe_task, seed=seed, **dict(probe_kwargs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        probe.fit(Xr[train], y_fit[train], Xr[split["val"]], y_fit[split["val"]])
+    return probe, rows, y, split, keep
+
+
+def split_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame, task: Task, *, method: str,
+                seeds: Sequence[int], label_fractions: Sequence[float],
+                probe_kwargs: Mapping[str, Any], subsample_seed: int = 42) -> pd.DataFrame:
+    """Linear probing on a dataset's own train / validation / test split (D-BETA Table 2, MERL's protocol).
+
+    For each label fraction (1 / 10 / 100 %: MERL's ``train_test_split(train_size=r/100, random_state=42)``
+    subset of the training rows, the same for every seed) and seed (the head's initialisation and batch
+    order), a :class:`LinearHeadProbe` (``probe_kwargs``: epochs, lr, batch size, ``select="auroc"``) is
+    trained on the subset, the epoch with the best validation macro AUROC is kept, and the test macro AUROC
+    (over the labels the subset could teach and the test rows hold both classes of) is reported.
+    Rows: method, task, probe "linear", metric "auroc", seed, value, label_fraction, n_train, n_val, n_test.
+    """
+    out = []
+    for fraction in label_fractions:
+        for seed in seeds:
+            Xs = X[seed] if isinstance(X, Mapping) else X
+            probe, rows, y, split, keep = fit_split_probe(
+                Xs, labels, task, seed=seed, label_fraction=fraction, probe_kwargs=probe_kwargs,
+                subsample_seed=subsample_seed)
+            n_train = len(random_fraction_indices(len(split["train"]), fraction, subsample_seed))
+            value = np.nan
+            if probe is not None:
+                test = split["test"]
+                y_te = y[test] if task.kind != "multilabel" else y[test][:, keep]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", UndefinedMetricWarning)
+                    X_te = Xs[rows["row"].to_numpy()][test]
+                    value = probe_scores(probe, X_te, y_te, task.probe_task)["auroc"]
+            out.append({"method": method, "task": task.id, "probe": "linear", "metric": "auroc", "seed": seed,
+                        "value": value, "label_fraction": fraction,
+                        "n_train": n_train,
+                        "n_val": len(split["val"]), "n_test": len(split["test"])})
+    return results_frame(out)
+
+
+def split_probes(embeddings: Mapping[str, np.ndarray | Mapping[int, np.ndarray]],
+                 labels: Mapping[str, pd.DataFrame], jobs: Iterable[tuple[str, Task]], *, workers: int = 1,
+                 **kwargs) -> pd.DataFrame:
+    """:func:`split_probe` for every (method, task) job over ``workers`` processes; ``embeddings``: method ->
+    (N, D) of the task's store (or seed -> (N, D)); ``labels``: store -> its label table (with ``split``)."""
+    items = [(embeddings[m][t.store] if isinstance(embeddings[m], Mapping) and t.store in embeddings[m]
+              else embeddings[m], labels[t.store], t, m, kwargs) for m, t in jobs]
+    parts = parallel_map(_split_job, items, workers, desc="linear probe")
+    return results_frame(pd.concat(parts, ignore_index=True))
+
+
+def _split_job(X, labels: pd.DataFrame, task: Task, method: str, kwargs: Mapping) -> pd.DataFrame:
+    return split_probe(X, labels, task, method=method, **kwargs)
 
 
 # ------------------------------------------------------------------------------------------ nested CV

@@ -1,7 +1,9 @@
 """What every method with one encoder per input channel shares (SyneCo, Stack, SleepFM, SimCLR, BYOL, CLIP).
 
 A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, 1, T)`` (``ecg_ii``, ``ppg``,
-``ecg``...). :class:`ChannelMethod` holds one encoder per channel (weights not shared, SyneCo §2.1), built
+``ecg``...), a multi-lead signal ``(B, C, T)`` (``ecg12``) or a list of B texts (``report``, read by a text
+tower such as ``scratch_text``). :class:`ChannelMethod` holds one encoder per channel (weights not shared,
+SyneCo §2.1), built
 from an encoder spec by :func:`physiofm.models.build_encoder`, and gives every such method the same
 frozen embeddings: each present channel's embedding, their concatenation ``concat``, and, for the channel
 sets a task provides, the method's probe representation of just those channels (:meth:`embed_inputs`).
@@ -67,9 +69,10 @@ class ChannelMethod(Method):
                              f"{self.inputs}")
         self.encoders = nn.ModuleDict({ch: build_encoder(specs.get(ch, encoder)) for ch in self.inputs})
 
-    def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor]:
-        """The (B, 1, T) float32 tensors of the method's channels in ``batch``, on the method's device;
-        ``required``: every channel must be there (pretraining), else those present (maybe none)."""
+    def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor | list[str]]:
+        """The method's channels in ``batch``: signals as (B, C, T) float32 tensors on the method's device
+        (C = 1 for a single channel, 12 for a 12-lead ECG), texts (a text tower's key, e.g. ``report``) as
+        lists of B str; ``required``: every channel must be there (pretraining), else those present."""
         out = {}
         for ch in self.inputs:
             if ch not in batch:
@@ -77,18 +80,22 @@ class ChannelMethod(Method):
                     raise KeyError(f"batch has no channel {ch!r} (keys: {sorted(batch)})")
                 continue
             x = batch[ch]
-            if x.ndim != 3 or x.shape[1] != 1:
-                raise ValueError(f"channel {ch!r} must be (B, 1, T), got {tuple(x.shape)}")
+            if isinstance(x, list | tuple) and all(isinstance(t, str) for t in x):
+                out[ch] = list(x)
+                continue
+            if not isinstance(x, torch.Tensor) or x.ndim != 3:
+                raise ValueError(f"channel {ch!r} must be a (B, C, T) tensor or a list of str, got "
+                                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
             out[ch] = x.to(device=self.device, dtype=torch.float32)
         if not out and required:
             raise KeyError(f"batch holds none of the channels {list(self.inputs)} (keys: {sorted(batch)})")
-        sizes = {x.shape[0] for x in out.values()}
+        sizes = {len(x) for x in out.values()}
         if len(sizes) > 1:
-            raise ValueError(f"channels disagree on batch size: { {c: x.shape[0] for c, x in out.items()} }")
+            raise ValueError(f"channels disagree on batch size: { {c: len(x) for c, x in out.items()} }")
         return out
 
-    def encode(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """{channel: (B, 1, T)} -> {channel: (B, D)} for the channels given."""
+    def encode(self, inputs: Mapping[str, torch.Tensor | list[str]]) -> dict[str, torch.Tensor]:
+        """{channel: (B, C, T) or B texts} -> {channel: (B, D)} for the channels given."""
         return {ch: self.encoders[ch](x) for ch, x in inputs.items()}
 
     def represent(self, embeddings: Mapping[str, torch.Tensor]) -> torch.Tensor:

@@ -6,7 +6,7 @@ from physiofm.models.backbones import backbone_names, build_backbone, build_enco
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.coattention import CoAttentionFusion, CoAttentionLayer, FirstTokenPooler
 from physiofm.models.dbeta import DBetaModel, DBetaOutput, MLMHead
-from physiofm.models.ecg_conv_transformer import ECGConvTransformer, ECGEncoderConfig
+from physiofm.models.ecg_conv_transformer import ECGClsFeatures, ECGConvTransformer, ECGEncoderConfig
 from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
 from physiofm.models.lead_masking import random_lead_masking
@@ -24,7 +24,7 @@ from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
 from physiofm.models.resnet1d import ResNet1D
-from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextEncoder
+from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextEncoder, TextFeatures
 from physiofm.models.vit1d import ViT1D, vit1d_parameter_count
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "CoAttentionLayer",
     "DBetaModel",
     "DBetaOutput",
+    "ECGClsFeatures",
     "ECGConvTransformer",
     "ECGEncoderConfig",
     "ECGFOUNDER_CONFIG",
@@ -51,6 +52,7 @@ __all__ = [
     "ScratchTextEncoder",
     "T5TextEncoder",
     "TextEncoder",
+    "TextFeatures",
     "ViT1D",
     "channel_keep_mask",
     "backbone_names",

@@ -1,8 +1,10 @@
 """One pretraining run, the same for every paper: a registry method trained on a data step's stores.
 
 ``pretrain(name, choice, encoder, train, data, out, seed, device)`` builds the method ``choice`` names
-(:mod:`physiofm.methods`) with the paper's shared encoder, batches the ``train`` split of the data step's
-segment stores, and fits it with :class:`physiofm.training.Trainer`. A run lives in
+(:mod:`physiofm.methods`) with the paper's shared encoder (``asset:`` names in its config resolved to the
+data step's assets), batches the ``train`` split of the data step's segment stores (a method input that is
+not a store group is read from the store index, e.g. report texts), and fits it with
+:class:`physiofm.training.Trainer`. A run lives in
 ``<out>/<name>/seed<seed>/``:
 
 * ``state.json``: the run's fingerprint (method, config, training settings, seed, and a hash of the stores
@@ -26,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,46 +38,76 @@ import torch
 from torch import nn
 
 from physiofm import methods
-from physiofm.io import fresh_dir, mark_done, read_json, write_csv, write_json
+from physiofm.io import STATE, fresh_dir, mark_done, read_json, write_csv, write_json
 from physiofm.parallel import parallel_map
 from physiofm.runtime import resolve_device
 from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
 from physiofm.splits import read_splits, split_rows
 from physiofm.store import SegmentDataset, SegmentStore, open_stores
-from physiofm.training.checkpoint import load_checkpoint, load_model_weights
+from physiofm.training.checkpoint import file_sha256, load_checkpoint, load_model_weights
 from physiofm.training.distributed import barrier, epoch_sampler, init_distributed
 from physiofm.training.trainer import TrainConfig, Trainer, TrainResult
+
+ASSETS = "assets"  # <data step>/assets/: files a method's config names as "asset:<name>"
 
 
 @dataclass(frozen=True)
 class RunData:
-    """What a run trains on: the data step's stores (name -> store) and its split table."""
+    """What a run trains on: the data step's stores (name -> store), its split table, and its assets (name ->
+    path of each entry of ``<data_dir>/assets/``: what the data step fitted or prepared for the methods, e.g.
+    D-BETA's report tokenizer and N3S report bank, :meth:`physiofm.sections.MethodChoice.resolved`)."""
 
     stores: Mapping[str, SegmentStore]
     splits: pd.DataFrame
+    assets: Mapping[str, Path] = field(default_factory=dict)
 
     @classmethod
     def open(cls, data_dir: Path) -> RunData:
-        """``<data_dir>/stores/*`` (in name order: the order of a dataset's positions) and
-        ``<data_dir>/splits.parquet``; stores without a split row are left out."""
+        """``<data_dir>/stores/*`` (in name order: the order of a dataset's positions),
+        ``<data_dir>/splits.parquet`` and ``<data_dir>/assets/*``; stores without a split row are left out."""
         splits = read_splits(data_dir)
         named = set(splits["store"])
-        return cls({n: s for n, s in open_stores(Path(data_dir) / "stores").items() if n in named}, splits)
+        return cls({n: s for n, s in open_stores(Path(data_dir) / "stores").items() if n in named}, splits,
+                   data_assets(data_dir))
 
     def key(self) -> str:
-        """Hash of every store's description (shard checksums included) and of the split table."""
+        """Hash of every store's description (shard checksums included), of the split table and of the
+        assets (a file's bytes; a folder's file names and sizes)."""
         h = hashlib.sha256()
         for name, store in self.stores.items():
             h.update(name.encode() + (Path(store.root) / "store.json").read_bytes())
         h.update(pd.util.hash_pandas_object(self.splits[["store", "row", "split"]], index=False).to_numpy())
+        for name, path in sorted(self.assets.items()):
+            h.update(name.encode() + asset_digest(path).encode())
         return h.hexdigest()
+
+
+def data_assets(data_dir: Path) -> dict[str, Path]:
+    """Name -> path (symbolic links resolved) of every entry of ``<data_dir>/assets/`` (none: empty), but the
+    folder's own bookkeeping (``state.json``, hidden temporary files)."""
+    folder = Path(data_dir) / ASSETS
+    if not folder.is_dir():
+        return {}
+    return {p.name: p.resolve() for p in sorted(folder.iterdir())
+            if p.name != STATE and not p.name.startswith(".")}
+
+
+def asset_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's relative file names and sizes (a local model directory is
+    not read whole)."""
+    path = Path(path)
+    if path.is_file():
+        return file_sha256(path)
+    listing = sorted((str(p.relative_to(path)), p.stat().st_size) for p in path.rglob("*") if p.is_file())
+    return hashlib.sha256(repr(listing).encode()).hexdigest()
 
 
 def train_config(train: TrainSection, seed: int, device: str) -> TrainConfig:
     """The :class:`TrainConfig` of a params section."""
     return TrainConfig(optimizer=train.optimizer, lr=train.lr, weight_decay=train.weight_decay,
-                       betas=train.betas, schedule=train.schedule, warmup_steps=train.warmup_steps,
+                       betas=train.betas, eps=train.eps, schedule=train.schedule,
+                       warmup_steps=train.warmup_steps,
                        max_steps=train.max_steps, grad_clip=train.grad_clip, val_every=train.val_every,
                        patience=train.patience, ckpt_every=train.ckpt_every, log_every=train.log_every,
                        seed=seed, amp=train.amp, device=device)
@@ -104,11 +136,27 @@ def val_rows(data: RunData, n: int | None, seed: int) -> dict[str, np.ndarray]:
     return {name: np.sort(row[store == i]) for i, name in enumerate(rows)}
 
 
-def loaders(data: RunData, groups: Sequence[str], train: TrainSection,
+def input_sources(data: RunData, inputs: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A method's batch keys split into store groups (signals) and index columns (e.g. D-BETA's ``report``
+    texts, which the batches carry as lists of str); a key that is neither is an error naming both sets."""
+    store = next(iter(data.stores.values()))
+    groups = [k for k in inputs if k in store.groups]
+    columns = [k for k in inputs if k not in store.groups]
+    missing = [k for k in columns if any(k not in s.index.columns for s in data.stores.values())]
+    if missing:
+        raise KeyError(f"the method reads {missing}, neither a group of the stores ({sorted(store.groups)}) "
+                       f"nor a column of every store's index")
+    return groups, columns
+
+
+def loaders(data: RunData, inputs: Sequence[str], train: TrainSection,
             seed: int) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
-    """(train, validation) batch sources over the train / val splits, reading only ``groups``."""
-    ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups)
-    val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups)
+    """(train, validation) batch sources over the train / val splits, reading only the method's ``inputs``
+    (store groups as tensors, index columns as they are: numbers as tensors, strings as lists)."""
+    groups, columns = input_sources(data, inputs)
+    ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups, columns=columns)
+    val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups,
+                         columns=columns)
     if len(ds) < train.batch_size:
         raise ValueError(f"{len(ds)} training segments, fewer than one batch of {train.batch_size}; make the "
                          "data larger or the batch smaller")
@@ -136,7 +184,7 @@ def pretrain(name: str, choice: MethodChoice, encoder: EncoderSection | None, tr
     fingerprint in ``run_dir(out, name, seed)``. Every process of a torchrun job calls it."""
     dist = init_distributed()  # before the samplers are built, so they shard across ranks
     folder = run_dir(out, name, seed)
-    config = choice.build_config(encoder)
+    config = choice.resolved(data.assets).build_config(encoder)
     fingerprint = {"name": name, "method": choice.method, "config": config,
                    "train": train.model_dump(mode="json"), "seed": seed, "data": data.key()}
     if dist.is_main:
@@ -175,11 +223,12 @@ def checkpoint(out: Path, name: str, seed: int, which: str = "best") -> Path:
 
 
 def load_method(choice: MethodChoice, encoder: EncoderSection | None, checkpoint: Path | None,
-                seed: int = 0, device: str | torch.device = "cpu") -> methods.Method:
+                seed: int = 0, device: str | torch.device = "cpu",
+                assets: Mapping[str, Path] | None = None) -> methods.Method:
     """The method of ``choice`` with the weights of ``checkpoint`` in eval mode (None: untrained, initialised
-    with ``seed`` as a run of that seed starts)."""
+    with ``seed`` as a run of that seed starts); ``assets`` resolve the config's ``asset:`` names."""
     torch.manual_seed(seed)
-    method = methods.build(choice.method, choice.build_config(encoder))
+    method = methods.build(choice.method, choice.resolved(assets or {}).build_config(encoder))
     if checkpoint is not None:
         load_model_weights(checkpoint, method)
     return method.to(device).eval()
