@@ -8,6 +8,11 @@ A spec is a plain dict (a params :class:`physiofm.sections.EncoderSection` dumpe
 tokeniser + transformer register theirs the same way); the remaining keys, except ``embed_dim``, are its
 keyword arguments. A backbone maps ``(B, C, T)`` to pooled features ``(B, out_features)``.
 :func:`build_encoder` puts the optional embedding head on top (:class:`physiofm.models.Encoder`).
+
+Time tokens: a backbone also offers ``tokens(x) -> (B, T', out_features)``, its time-resolved features
+before pooling, such that ``forward(x) == tokens(x).mean(1)`` (Net1D: the last stage's map; ViT1D: the
+encoded patches). Methods that fuse or reconstruct over time (``syneco_tokens``, the SimMIM configuration of
+``mae`` / ``hybrid``) read them through :meth:`physiofm.models.Encoder.tokens`; a new kind implements it.
 """
 
 from __future__ import annotations

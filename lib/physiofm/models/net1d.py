@@ -273,6 +273,11 @@ class Net1D(nn.Module):
             out = stage(out)
         return out
 
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Time tokens before pooling: (B, in_channels, T) -> (B, T_last, filters[-1]), one token per
+        ``stem_stride * stride ** len(stages)`` input samples; :meth:`forward` is their mean."""
+        return self.forward_features(x).transpose(1, 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, T) -> mean-pooled (B, filters[-1])."""
         return self.forward_features(x).mean(-1)

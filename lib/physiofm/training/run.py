@@ -106,9 +106,19 @@ def val_rows(data: RunData, n: int | None, seed: int) -> dict[str, np.ndarray]:
 
 def loaders(data: RunData, groups: Sequence[str], train: TrainSection,
             seed: int) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
-    """(train, validation) batch sources over the train / val splits, reading only ``groups``."""
-    ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups)
-    val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups)
+    """(train, validation) batch sources over the train / val splits, reading only ``groups``: a method's
+    ``inputs``, each a channel group of the stores or a column of their index (labels, for a supervised
+    reference)."""
+    first = next(iter(data.stores.values()))
+    columns = [g for g in groups if g not in first.groups and g in first.index.columns]
+    unknown = [g for g in groups if g not in first.groups and g not in columns]
+    if unknown:
+        raise KeyError(f"{first.root}: the method reads {unknown}, neither channel groups "
+                       f"({sorted(first.groups)}) nor index columns of the store")
+    groups = [g for g in groups if g in first.groups]
+    ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups, columns=columns)
+    val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups,
+                         columns=columns)
     if len(ds) < train.batch_size:
         raise ValueError(f"{len(ds)} training segments, fewer than one batch of {train.batch_size}; make the "
                          "data larger or the batch smaller")

@@ -1,0 +1,125 @@
+"""The benchmark's data: for each built-in cohort, a pretraining store with a subject split and an independent
+probe store with its label table, through the preprocessing of the papers that use the cohort.
+
+==========  ==========================================  ============================================
+cohort      preprocessing                               groups (batch keys)
+==========  ==========================================  ============================================
+``icu``     SyneCo's (filters, z-score; no 10-min rule)  ``ecg_ii``, ``ecg_v`` (1, 5000) 500 Hz,
+                                                        ``ppg`` (1, 1250) 125 Hz
+``ecg12``   hybrid_ecg's (12 leads, 250 Hz, mV)          ``ecg`` (12, 2500)
+``psg``     MultiMAE's (FIR band-pass, 100 Hz, 30 s)     ``eeg``, ``eog``, ``emg``, ``ecg`` (1, 3000)
+==========  ==========================================  ============================================
+
+Both stores are drawn from the same generator with different seeds, so no subject is in both: methods and
+supervised references train on the pretraining cohort, probes are fitted and scored on the probe cohort
+(the analogue of pretraining on one database and probing on a benchmark). ``derived`` label columns
+(name -> a pandas expression over the index, e.g. ``older: "age >= 60"``) are added to both stores' index,
+so supervised references can train on them too. Layout under ``out``::
+
+    stores/pretrain/  stores/probe/   the segment stores
+    splits.parquet                    train / val split of the pretraining store (probe rows have none)
+    labels.parquet                    the probe store's label table (physiofm.evaluation.tasks.label_table)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from pathlib import Path
+
+import pandas as pd
+
+from physiofm import sources
+from physiofm.evaluation.tasks import label_table
+from physiofm.io import write_parquet
+from physiofm.preprocess import (
+    MultiMAEPreprocess,
+    SyneCoPreprocess,
+    hybrid_ecg_config,
+    hybrid_ecg_segments,
+    multimae_segments,
+    syneco_segments,
+)
+from physiofm.recording import Recording
+from physiofm.sections import CohortSection, Ecg12CohortSection, PsgCohortSection, StoreSection
+from physiofm.segments import Segments
+from physiofm.splits import read_splits, split_table, write_splits
+from physiofm.store import SegmentStore, build_store
+
+# Bump when this module changes what goes into a store, so stores of an earlier version are rebuilt.
+STORE_VERSION = 1
+CohortSpec = CohortSection | PsgCohortSection | Ecg12CohortSection
+
+
+def preprocessing(kind: str) -> tuple[Callable[..., Segments], dict]:
+    """The segment function of a cohort kind and the config it runs with (for the store's fingerprint)."""
+    if kind == "icu":
+        cfg = SyneCoPreprocess(min_duration_s=0.0, record_cap={}, subject_cap={})
+        return partial(syneco_segments, cfg=cfg), dataclasses.asdict(cfg)
+    if kind == "ecg12":
+        cfg = hybrid_ecg_config()
+        return partial(hybrid_ecg_segments, cfg=cfg), dataclasses.asdict(cfg)
+    if kind == "psg":
+        cfg = MultiMAEPreprocess()
+        return partial(multimae_segments, cfg=cfg), dataclasses.asdict(cfg)
+    raise ValueError(f"unknown cohort kind {kind!r}; the benchmark knows icu, ecg12, psg")
+
+
+def cohort_kind(spec: CohortSpec) -> str:
+    if isinstance(spec, PsgCohortSection):
+        return "psg"
+    return "ecg12" if isinstance(spec, Ecg12CohortSection) else "icu"
+
+
+def derived_segments(recordings: Iterable[Recording], process: Callable[..., Segments],
+                     derived: Mapping[str, str], progress: bool = False) -> Segments:
+    """``process(recordings)`` with the ``derived`` columns (name -> pandas expression) added to its index."""
+    seg = process(recordings, progress=progress)
+    index = seg.index.copy()
+    for name, expr in derived.items():
+        try:
+            index[name] = index.eval(expr).astype(float)
+        except Exception as e:  # noqa: BLE001 - any pandas error: name the column and the expression
+            raise ValueError(f"derived label {name!r} = {expr!r} cannot be computed from the index columns "
+                             f"{sorted(index.columns)}: {e}") from e
+    return dataclasses.replace(seg, index=index)
+
+
+@dataclasses.dataclass(frozen=True)
+class CohortData:
+    """What a leaderboard reads: the data folder (stores + split), the probe store and its label table."""
+
+    folder: Path
+    probe: SegmentStore
+    labels: pd.DataFrame
+
+
+def build(pretrain: CohortSpec, probe: CohortSpec, out: Path, *, split: tuple[float, float, float],
+          store: StoreSection, derived: Mapping[str, str] | None = None, seed: int = 0) -> CohortData:
+    """The two stores (reused when built with the same settings), the pretraining split and the labels."""
+    kind = cohort_kind(pretrain)
+    if cohort_kind(probe) != kind:
+        raise ValueError(f"pretraining ({kind}) and probe ({cohort_kind(probe)}) cohorts differ in kind")
+    if pretrain.seed == probe.seed:
+        raise ValueError(f"the pretraining and probe cohorts share seed {pretrain.seed}: they would hold the "
+                         "same subjects")
+    process, cfg = preprocessing(kind)
+    derived = dict(derived or {})
+    stores = {}
+    for name, spec in (("pretrain", pretrain), ("probe", probe)):
+        config = {"kind": kind, "cohort": spec.model_dump(mode="json"), "preprocess": cfg, "derived": derived,
+                  "store_version": STORE_VERSION}
+        stores[name] = build_store(Path(out) / "stores" / name, sources.cohort(spec).recordings,
+                                   partial(derived_segments, process=process, derived=derived), config,
+                                   subjects_per_shard=store.subjects_per_shard, workers=store.workers)
+    write_splits(split_table({"pretrain": stores["pretrain"].index}, split, seed), out)
+    labels = label_table(stores["probe"].index)
+    write_parquet(labels, Path(out) / "labels.parquet")
+    return CohortData(Path(out), stores["probe"], labels)
+
+
+def splits_summary(folder: Path) -> pd.DataFrame:
+    """Segments and subjects per split of the pretraining store."""
+    s = read_splits(folder)
+    return s.groupby("split").agg(segments=("row", "size"), subjects=("subject_id", "nunique"))
