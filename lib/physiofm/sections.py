@@ -438,7 +438,7 @@ class LeaderboardSection(Section):
     seeds: list[int] = Field(min_length=1)
     train: TrainSection
     methods: dict[Name, MethodEntry] = Field(min_length=1)
-    reference: ReferenceSection
+    reference: ReferenceSection | None = None  # None: no reference rows (no normalised scores)
     tasks: list[LeaderboardTask] = Field(min_length=1)
     probe: LeaderboardProbeSection
 

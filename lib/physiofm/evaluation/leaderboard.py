@@ -40,11 +40,11 @@ from physiofm.embeddings import embed_runs
 from physiofm.evaluation.protocol import holdout_predictions, holdout_probes
 from physiofm.evaluation.results import read_results, results_frame, write_results
 from physiofm.evaluation.tasks import Task
-from physiofm.io import write_csv, write_parquet
+from physiofm.io import read_json, write_csv, write_parquet
 from physiofm.parallel import parallel_map
 from physiofm.sections import LeaderboardSection, LeaderboardTask, MethodChoice, MethodEntry, ReferenceSection
 from physiofm.store import SegmentDataset, SegmentStore
-from physiofm.training.run import RunData, checkpoint, pretrain, run_summary
+from physiofm.training.run import RunData, checkpoint, finished_run, pretrain, run_dir
 
 REFERENCES = ("random_init", "supervised")
 
@@ -101,8 +101,11 @@ def target_heads(tasks: Sequence[LeaderboardTask], index: pd.DataFrame) -> dict[
 
 
 def reference_choices(board: LeaderboardSection, index: pd.DataFrame) -> dict[str, MethodChoice]:
-    """``random_init`` and ``supervised`` (joint) or ``supervised_<task>`` (per task) of a leaderboard."""
+    """``random_init`` and ``supervised`` (joint) or ``supervised_<task>`` (per task) of a leaderboard (none
+    without a ``reference`` section)."""
     ref = board.reference
+    if ref is None:
+        return {}
     base = entry_choice(ref, board)
     out = {"random_init": base}
     groups = [[t for t in board.tasks]] if ref.mode == "joint" else [[t] for t in board.tasks]
@@ -176,19 +179,29 @@ def probe_tasks(board: LeaderboardSection) -> list[Task]:
 
 
 def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: pd.DataFrame, out: Path, *,
-        probe_seeds: Sequence[int], device: str = "cpu", workers: int = 1, worker_threads: int = 1) -> Board:
+        probe_seeds: Sequence[int], device: str = "cpu", workers: int = 1, worker_threads: int = 1,
+        reuse: Path | None = None) -> Board:
     """Train, embed and probe every run of ``board``; write ``results.parquet``, ``predictions.parquet``,
-    ``unavailable.csv`` and ``runs.csv`` to ``out``. Finished runs and cached embeddings are reused."""
+    ``unavailable.csv`` and ``runs/runs.csv`` to ``out``. Finished runs and cached embeddings are reused, and
+    so are runs an earlier step finished in ``reuse`` with the same fingerprint (name, config, budget, seed,
+    data): their checkpoints are read from there."""
     out = Path(out)
     data = RunData.open(data_dir)
     choices, unavailable = plan(board, data)
     seeds = [board.seeds[i % len(board.seeds)] for i in range(len(probe_seeds))]
     train_seeds = list(dict.fromkeys(seeds))
-    jobs = [(n, c, None, board.train, data, out / "runs", s, device)
-            for n, c in choices.items() if n != "random_init" for s in train_seeds]
+    where = {(n, s): out / "runs" for n in choices for s in train_seeds}
+    if reuse is not None:
+        where.update({(n, s): Path(reuse) for n, c in choices.items() for s in train_seeds
+                      if n != "random_init" and finished_run(reuse, n, c, None, board.train, data, s)})
+    jobs = [(n, c, None, board.train, data, out / "runs", s, device) for n, c in choices.items()
+            if n != "random_init" for s in train_seeds if where[n, s] == out / "runs"]
     parallel_map(pretrain, jobs, workers, worker_threads)
-    training = run_summary(out / "runs", [n for n in choices if n != "random_init"])
-    embed_jobs = {n: {ps: (c, None, None if n == "random_init" else checkpoint(out / "runs", n, s, "best"), s)
+    training = pd.DataFrame([{**read_json(run_dir(where[n, s], n, s) / "run.json"),
+                              "trained in": "this step" if where[n, s] == out / "runs" else "an earlier step"}
+                             for n in choices if n != "random_init" for s in train_seeds])
+    write_csv(training, out / "runs" / "runs.csv")
+    embed_jobs = {n: {ps: (c, None, None if n == "random_init" else checkpoint(where[n, s], n, s, "best"), s)
                       for ps, s in zip(probe_seeds, seeds, strict=True)} for n, c in choices.items()}
     groups = [g for g in probe.groups if any(g in m.inputs for m in _built(choices))]
     ds = SegmentDataset(probe, groups=groups)
