@@ -232,6 +232,37 @@ class Ecg12CohortSection(Section):
         return self
 
 
+class CohortStoresSection(Section):
+    """A built-in cohort as a leaderboard reads it (:func:`physiofm.cohort_stores.build`): two cohorts of one
+    kind drawn with different seeds (``pretrain``, ``probe``), the pretraining cohort's subject ``split``
+    (train / validation / unused), ``derived`` label columns (name -> pandas expression over the store index)
+    and the store layout. Subclasses fix the kind."""
+
+    split: Fractions
+    derived: dict[str, str] = {}
+    store: StoreSection
+
+    @model_validator(mode="after")
+    def _split(self) -> CohortStoresSection:
+        check_fractions("split", self.split)
+        return self
+
+
+class IcuStores(CohortStoresSection):
+    pretrain: CohortSection
+    probe: CohortSection
+
+
+class Ecg12Stores(CohortStoresSection):
+    pretrain: Ecg12CohortSection
+    probe: Ecg12CohortSection
+
+
+class PsgStores(CohortStoresSection):
+    pretrain: PsgCohortSection
+    probe: PsgCohortSection
+
+
 class SyntheticSource(CohortSection):
     """A synthetic ICU cohort used as one named source."""
 
@@ -402,6 +433,7 @@ class ReferenceSection(Section):
 
     method: str
     config: dict[str, Any] = {}
+    shared_encoder: bool = True  # as in MethodEntry
     mode: Literal["joint", "per_task"] = "joint"
 
     @model_validator(mode="after")
@@ -437,13 +469,15 @@ class LeaderboardSection(Section):
     channels: list[str] = Field(min_length=1)
     seeds: list[int] = Field(min_length=1)
     train: TrainSection
-    methods: dict[Name, MethodEntry] = Field(min_length=1)
+    methods: dict[Name, MethodEntry] = {}
     reference: ReferenceSection | None = None  # None: no reference rows (no normalised scores)
     tasks: list[LeaderboardTask] = Field(min_length=1)
     probe: LeaderboardProbeSection
 
     @model_validator(mode="after")
     def _names(self) -> LeaderboardSection:
+        if not self.methods and self.reference is None:
+            raise ValueError("a leaderboard needs methods, a reference, or both")
         clash = sorted(set(self.methods) & {"random_init", "supervised"} |
                        {n for n in self.methods if n.startswith("supervised_")})
         if clash:

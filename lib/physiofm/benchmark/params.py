@@ -17,64 +17,25 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from physiofm.config import PaperParams, Section
-from physiofm.sections import (
-    CohortSection,
-    Ecg12CohortSection,
-    Fractions,
-    LeaderboardSection,
-    PsgCohortSection,
-    SharedSection,
-    StoreSection,
-    check_fractions,
-)
+from physiofm.sections import Ecg12Stores, IcuStores, LeaderboardSection, PsgStores, SharedSection
 
 
 class Shared(SharedSection):
     probe_seeds: list[int] = Field(min_length=1)
 
 
-class DataSection(Section):
-    """Two cohorts of one kind drawn with different seeds (pretraining, probing), the pretraining cohort's
-    subject split (train / validation / unused), derived label columns (name -> pandas expression over the
-    store index) and the store layout."""
-
-    split: Fractions
-    derived: dict[str, str] = {}
-    store: StoreSection
-
-    @model_validator(mode="after")
-    def _split(self) -> DataSection:
-        check_fractions("split", self.split)
-        return self
-
-
-class IcuData(DataSection):
-    pretrain: CohortSection
-    probe: CohortSection
-
-
-class Ecg12Data(DataSection):
-    pretrain: Ecg12CohortSection
-    probe: Ecg12CohortSection
-
-
-class PsgData(DataSection):
-    pretrain: PsgCohortSection
-    probe: PsgCohortSection
-
-
 class IcuStep(Section):
-    data: IcuData
+    data: IcuStores
     board: LeaderboardSection
 
 
 class Ecg12Step(Section):
-    data: Ecg12Data
+    data: Ecg12Stores
     board: LeaderboardSection
 
 
 class PsgStep(Section):
-    data: PsgData
+    data: PsgStores
     board: LeaderboardSection
 
 

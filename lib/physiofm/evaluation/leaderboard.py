@@ -278,19 +278,24 @@ def normalised_table(board: Board) -> pd.DataFrame:
     return n.assign(mean=n.mean(axis=1))
 
 
-def heatmap(board: Board, title: str) -> Figure:
-    """Methods x tasks, each cell the normalised score (0 = random init, 1 = supervised), value written in."""
-    n = normalised_table(board).drop(columns="mean")
-    fig, ax = plt.subplots(figsize=(1.0 * n.shape[1] + 2.6, 0.42 * n.shape[0] + 1.4))
-    im = ax.imshow(n.to_numpy(float), cmap="RdYlGn", vmin=-0.25, vmax=1.25, aspect="auto")
-    ax.set_xticks(range(n.shape[1]), n.columns, rotation=40, ha="right")
-    ax.set_yticks(range(n.shape[0]), n.index)
-    for (i, j), v in np.ndenumerate(n.to_numpy(float)):
+def table_heatmap(table: pd.DataFrame, title: str, vmin: float, vmax: float, label: str) -> Figure:
+    """Any rows x columns table of scores as a heatmap with each value written in its cell."""
+    values = table.to_numpy(float)
+    fig, ax = plt.subplots(figsize=(0.95 * table.shape[1] + 2.8, 0.42 * table.shape[0] + 1.6))
+    im = ax.imshow(values, cmap="RdYlGn", vmin=vmin, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), table.columns, rotation=40, ha="right")
+    ax.set_yticks(range(table.shape[0]), table.index)
+    for (i, j), v in np.ndenumerate(values):
         ax.text(j, i, "–" if np.isnan(v) else f"{v:.2f}", ha="center", va="center", fontsize=7)
-    fig.colorbar(im, ax=ax, label="normalised score")
+    fig.colorbar(im, ax=ax, label=label)
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def heatmap(board: Board, title: str) -> Figure:
+    """Methods x tasks, each cell the normalised score (0 = random init, 1 = supervised)."""
+    return table_heatmap(normalised_table(board).drop(columns="mean"), title, -0.25, 1.25, "normalised score")
 
 
 def rank_table(board: Board) -> pd.DataFrame:
@@ -392,6 +397,7 @@ def read_board(out: Path, board: LeaderboardSection, runs: Mapping[str, MethodCh
 
 
 __all__ = ["Board", "REFERENCES", "bootstrap_table", "bootstrap_vs_best", "check_runs", "entry_choice",
-           "heatmap", "information_by_kind", "normalised", "normalised_table", "plan", "rank_table",
+           "heatmap", "table_heatmap", "information_by_kind", "normalised", "normalised_table", "plan",
+           "rank_table",
            "read_board", "reference_choices", "results_frame", "run", "scores", "structure_matrix",
            "weighted_auroc", "with_encoder"]

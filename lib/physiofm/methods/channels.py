@@ -68,7 +68,8 @@ class ChannelMethod(Method):
         self.encoders = nn.ModuleDict({ch: build_encoder(specs.get(ch, encoder)) for ch in self.inputs})
 
     def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor]:
-        """The (B, 1, T) float32 tensors of the method's channels in ``batch``, on the method's device;
+        """The (B, C, T) float32 tensors of the method's channels in ``batch`` (C = 1 for a single signal; a
+        channel group such as 12 ECG leads is read whole by its encoder), on the method's device;
         ``required``: every channel must be there (pretraining), else those present (maybe none)."""
         out = {}
         for ch in self.inputs:
@@ -77,8 +78,8 @@ class ChannelMethod(Method):
                     raise KeyError(f"batch has no channel {ch!r} (keys: {sorted(batch)})")
                 continue
             x = batch[ch]
-            if x.ndim != 3 or x.shape[1] != 1:
-                raise ValueError(f"channel {ch!r} must be (B, 1, T), got {tuple(x.shape)}")
+            if x.ndim != 3:
+                raise ValueError(f"channel {ch!r} must be (B, C, T), got {tuple(x.shape)}")
             out[ch] = x.to(device=self.device, dtype=torch.float32)
         if not out and required:
             raise KeyError(f"batch holds none of the channels {list(self.inputs)} (keys: {sorted(batch)})")

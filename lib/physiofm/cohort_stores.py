@@ -1,5 +1,6 @@
-"""The benchmark's data: for each built-in cohort, a pretraining store with a subject split and an independent
-probe store with its label table, through the preprocessing of the papers that use the cohort.
+"""Segment stores of the built-in cohorts for leaderboards and calibration curves: for each cohort kind, a
+pretraining store with a subject split and an independent probe store with its label table, through the
+preprocessing of the papers that use the cohort.
 
 ==========  ==========================================  ============================================
 cohort      preprocessing                               groups (batch keys)
@@ -42,7 +43,7 @@ from physiofm.preprocess import (
     syneco_segments,
 )
 from physiofm.recording import Recording
-from physiofm.sections import CohortSection, Ecg12CohortSection, PsgCohortSection, StoreSection
+from physiofm.sections import CohortSection, CohortStoresSection, Ecg12CohortSection, PsgCohortSection
 from physiofm.segments import Segments
 from physiofm.splits import read_splits, split_table, write_splits
 from physiofm.store import SegmentStore, build_store
@@ -95,9 +96,10 @@ class CohortData:
     labels: pd.DataFrame
 
 
-def build(pretrain: CohortSpec, probe: CohortSpec, out: Path, *, split: tuple[float, float, float],
-          store: StoreSection, derived: Mapping[str, str] | None = None, seed: int = 0) -> CohortData:
-    """The two stores (reused when built with the same settings), the pretraining split and the labels."""
+def build(spec: CohortStoresSection, out: Path, seed: int = 0, progress: bool = True) -> CohortData:
+    """The two stores of ``spec`` under ``out`` (reused when built with the same settings), the pretraining
+    split (drawn with ``seed``) and the probe labels."""
+    pretrain, probe = spec.pretrain, spec.probe
     kind = cohort_kind(pretrain)
     if cohort_kind(probe) != kind:
         raise ValueError(f"pretraining ({kind}) and probe ({cohort_kind(probe)}) cohorts differ in kind")
@@ -105,21 +107,24 @@ def build(pretrain: CohortSpec, probe: CohortSpec, out: Path, *, split: tuple[fl
         raise ValueError(f"the pretraining and probe cohorts share seed {pretrain.seed}: they would hold the "
                          "same subjects")
     process, cfg = preprocessing(kind)
-    derived = dict(derived or {})
+    derived = dict(spec.derived)
     stores = {}
-    for name, spec in (("pretrain", pretrain), ("probe", probe)):
-        config = {"kind": kind, "cohort": spec.model_dump(mode="json"), "preprocess": cfg, "derived": derived,
-                  "store_version": STORE_VERSION}
-        stores[name] = build_store(Path(out) / "stores" / name, sources.cohort(spec).recordings,
+    for name, cohort in (("pretrain", pretrain), ("probe", probe)):
+        config = {"kind": kind, "cohort": cohort.model_dump(mode="json"), "preprocess": cfg,
+                  "derived": derived, "store_version": STORE_VERSION}
+        stores[name] = build_store(Path(out) / "stores" / name, sources.cohort(cohort).recordings,
                                    partial(derived_segments, process=process, derived=derived), config,
-                                   subjects_per_shard=store.subjects_per_shard, workers=store.workers)
-    write_splits(split_table({"pretrain": stores["pretrain"].index}, split, seed), out)
+                                   subjects_per_shard=spec.store.subjects_per_shard,
+                                   workers=spec.store.workers, progress=progress)
+    write_splits(split_table({"pretrain": stores["pretrain"].index}, spec.split, seed), out)
     labels = label_table(stores["probe"].index)
     write_parquet(labels, Path(out) / "labels.parquet")
     return CohortData(Path(out), stores["probe"], labels)
 
 
-def splits_summary(folder: Path) -> pd.DataFrame:
-    """Segments and subjects per split of the pretraining store."""
-    s = read_splits(folder)
-    return s.groupby("split").agg(segments=("row", "size"), subjects=("subject_id", "nunique"))
+def summary(data: CohortData) -> pd.DataFrame:
+    """Segments and subjects per split of the pretraining store, and of the probe store."""
+    s = read_splits(data.folder)
+    table = s.groupby("split").agg(segments=("row", "size"), subjects=("subject_id", "nunique"))
+    table.loc["probe"] = [len(data.labels), data.labels["subject_id"].nunique()]
+    return table
