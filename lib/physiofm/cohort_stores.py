@@ -122,6 +122,15 @@ def build(spec: CohortStoresSection, out: Path, seed: int = 0, progress: bool = 
     return CohortData(Path(out), stores["probe"], labels)
 
 
+def open_data(folder: Path) -> CohortData:
+    """The :class:`CohortData` an earlier :func:`build` wrote to ``folder`` (for a later step)."""
+    folder = Path(folder)
+    if not (folder / "labels.parquet").is_file():
+        raise FileNotFoundError(f"{folder}: no cohort stores here; run the step that builds them first")
+    labels = pd.read_parquet(folder / "labels.parquet")
+    return CohortData(folder, SegmentStore(folder / "stores" / "probe"), labels)
+
+
 def summary(data: CohortData) -> pd.DataFrame:
     """Segments and subjects per split of the pretraining store, and of the probe store."""
     s = read_splits(data.folder)

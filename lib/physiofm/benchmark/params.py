@@ -3,7 +3,8 @@
     shared     seed, runtime, probe seeds (every leaderboard probes with the same seeds)
     icu        the ICU cohort's data (pretraining + probe cohorts, split, derived labels) and its leaderboard
     synergy    the 2 x 2 design {pooled, token fusion} x {supervised on hypertensive, SyneCo's objective},
-               a leaderboard on the ICU step's data whose SyneCo runs of the first seed are the ICU step's
+               a leaderboard on the ICU step's data; runs the ICU step finished with the same fingerprint
+               (SyneCo and syneco_tokens, first seed) are read from there
     ecg12      the 12-lead cohort's data and leaderboard (one ViT1D)
     psg        the PSG cohort's data and leaderboard (the MultiMAE encoder)
 
@@ -55,7 +56,6 @@ class Design(Section):
 class SynergyStep(Section):
     board: LeaderboardSection
     design: Design
-    reuse: list[str] = []  # runs of the ICU step reused when their fingerprint is the same (same seed)
 
     @model_validator(mode="after")
     def _cells(self) -> SynergyStep:

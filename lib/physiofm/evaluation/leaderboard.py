@@ -162,6 +162,7 @@ class Board:
     predictions: pd.DataFrame
     tasks: list[LeaderboardTask]
     training: pd.DataFrame
+    checkpoints: dict[tuple[str, int], Path] | None = None  # (run, training seed) -> best checkpoint
 
     @property
     def methods(self) -> list[str]:
@@ -223,7 +224,9 @@ def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: 
     write_results(results, out / "results.parquet")
     write_parquet(predictions, out / "predictions.parquet")
     write_csv(unavailable, out / "unavailable.csv")
-    return Board(choices, unavailable, results, predictions, list(board.tasks), training)
+    ckpts = {(n, s): checkpoint(where[n, s], n, s, "best") for n in choices if n != "random_init"
+             for s in train_seeds}
+    return Board(choices, unavailable, results, predictions, list(board.tasks), training, ckpts)
 
 
 def per_task_references(frame: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +271,7 @@ def normalised(board: Board, min_gap: float = 0.02) -> pd.DataFrame:
         raise KeyError("normalised scores need both reference rows (random_init and supervised)")
     gap = wide["supervised"] - wide["random_init"]
     norm = wide.sub(wide["random_init"], axis=0).div(gap.where(gap.abs() >= min_gap), axis=0)
-    return norm.stack(dropna=False).rename("value").reset_index()
+    return norm.stack().rename("value").reset_index()
 
 
 def normalised_table(board: Board) -> pd.DataFrame:
