@@ -11,6 +11,10 @@ cohort      preprocessing                               groups (batch keys)
 ``psg``     MultiMAE's (FIR band-pass, 100 Hz, 30 s)     ``eeg``, ``eog``, ``emg``, ``ecg`` (1, 3000)
 ==========  ==========================================  ============================================
 
+The PSG groups are divided by a fixed scale per channel (:data:`PSG_SCALE`: 50 µV for EEG, EOG and EMG,
+1 mV for ECG) [D], so that every input is of order one while the amplitude differences between stages, ages
+and windows (what the labels rest on) are kept; a per-window z-score would erase them.
+
 Both stores are drawn from the same generator with different seeds, so no subject is in both: methods and
 supervised references train on the pretraining cohort, probes are fitted and scored on the probe cohort
 (the analogue of pretraining on one database and probing on a benchmark). ``derived`` label columns
@@ -29,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from physiofm import sources
@@ -50,6 +55,7 @@ from physiofm.store import SegmentStore, build_store
 
 # Bump when this module changes what goes into a store, so stores of an earlier version are rebuilt.
 STORE_VERSION = 1
+PSG_SCALE = {"eeg": 50.0, "eog": 50.0, "emg": 50.0, "ecg": 1.0}  # µV, µV, µV, mV: inputs of order one
 CohortSpec = CohortSection | PsgCohortSection | Ecg12CohortSection
 
 
@@ -63,7 +69,8 @@ def preprocessing(kind: str) -> tuple[Callable[..., Segments], dict]:
         return partial(hybrid_ecg_segments, cfg=cfg), dataclasses.asdict(cfg)
     if kind == "psg":
         cfg = MultiMAEPreprocess()
-        return partial(multimae_segments, cfg=cfg), dataclasses.asdict(cfg)
+        process = partial(scaled_segments, process=partial(multimae_segments, cfg=cfg), scales=PSG_SCALE)
+        return process, {**dataclasses.asdict(cfg), "scale": PSG_SCALE}
     raise ValueError(f"unknown cohort kind {kind!r}; the benchmark knows icu, ecg12, psg")
 
 
@@ -71,6 +78,14 @@ def cohort_kind(spec: CohortSpec) -> str:
     if isinstance(spec, PsgCohortSection):
         return "psg"
     return "ecg12" if isinstance(spec, Ecg12CohortSection) else "icu"
+
+
+def scaled_segments(recordings: Iterable[Recording], process: Callable[..., Segments],
+                    scales: Mapping[str, float], progress: bool = False) -> Segments:
+    """``process(recordings)`` with each group divided by its fixed ``scales`` entry."""
+    seg = process(recordings, progress=progress)
+    arrays = {g: (a / scales[g]).astype(np.float32) for g, a in seg.arrays.items()}
+    return dataclasses.replace(seg, arrays=arrays)
 
 
 def derived_segments(recordings: Iterable[Recording], process: Callable[..., Segments],
