@@ -50,17 +50,27 @@ REFERENCES = ("random_init", "supervised")
 
 
 # ----------------------------------------------------------------------------------------------- entries
+def channels_read(method: str, config: Mapping[str, Any]) -> set[str]:
+    """The batch keys a channel method's config names (``channels``, ``pair``, ``towers``, or ``key``)."""
+    cfg = methods.config_class(method)(**config)
+    for name in ("channels", "pair", "towers"):
+        if getattr(cfg, name, None):
+            return set(getattr(cfg, name))
+    return {cfg.key} if getattr(cfg, "key", None) else set()
+
+
 def with_encoder(method: str, config: Mapping[str, Any], encoder: Mapping[str, Any],
                  channel_encoders: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """``config`` with the leaderboard's encoder in the method's ``encoder`` field and, for channels with
-    overrides, full per-channel specs in its ``encoders`` field (fields the method lacks, or the config sets,
-    are left alone)."""
+    """``config`` with the leaderboard's encoder in the method's ``encoder`` field and, for the channels it
+    reads that have overrides, full per-channel specs in its ``encoders`` field (fields the method lacks, or
+    the config sets, are left alone)."""
     fields = set(getattr(methods.config_class(method), "__dataclass_fields__", {}))
     out = dict(config)
     if "encoder" in fields and "encoder" not in out:
         out["encoder"] = dict(encoder)
     if "encoders" in fields and channel_encoders and "encoders" not in out:
-        out["encoders"] = {ch: {**encoder, **over} for ch, over in channel_encoders.items()}
+        read = channels_read(method, config)
+        out["encoders"] = {ch: {**encoder, **over} for ch, over in channel_encoders.items() if ch in read}
     return out
 
 
