@@ -1,5 +1,5 @@
-"""The benchmark part: every registry method takes one training step on each built-in cohort it fits (the ci
-leaderboards), or the leaderboard lists it with a reason; the params of every profile agree with each other."""
+"""The benchmark part: every registry method takes one training step on each built-in cohort it fits (the
+ci leaderboards), or the leaderboard lists it with a reason; the params of every profile agree."""
 
 from __future__ import annotations
 
@@ -81,9 +81,10 @@ def test_profiles_load_and_agree(profile: str) -> None:
     for name in ("icu", "psg"):
         effects = getattr(bench.steps, name).data.pretrain.effects
         chosen = getattr(cal, name).chosen
-        assert {k: v for k, v in chosen.items() if k in effects} == {k: v for k, v in effects.items() if k in chosen}
-    syn = bench.steps.synergy
-    assert syn.board.encoder == bench.steps.icu.board.encoder and syn.board.train == bench.steps.icu.board.train
+        both = set(chosen) & set(effects)
+        assert {k: chosen[k] for k in both} == {k: effects[k] for k in both}
+    syn, icu_board = bench.steps.synergy, bench.steps.icu.board
+    assert syn.board.encoder == icu_board.encoder and syn.board.train == icu_board.train
     for run in (syn.design.pooled_ssl, syn.design.tokens_ssl):  # the ICU step's runs are reused
         assert syn.board.methods[run] == bench.steps.icu.board.methods[run]
 

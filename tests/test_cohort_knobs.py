@@ -1,5 +1,5 @@
-"""Difficulty knobs of the built-in cohorts (physiofm.synthetic.effects): the defaults are the original cohort,
-0 removes a label's effect from the signals while the label is still drawn, and params validate them."""
+"""Difficulty knobs of the built-in cohorts (physiofm.synthetic.effects): the defaults are the original
+cohort, 0 removes a label's effect from the signals while the label is still drawn, params validate them."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ def test_intermediate_knobs_scale_the_difference() -> None:
     assert lerp(90.0, 150.0, 0.5) == 120.0 and lerp(90.0, 150.0, 1) == 150.0
     half = icu_cohort(40, 1, duration_s=10, effects={"v_rprime": 0.5})
     full = icu_cohort(40, 1, duration_s=10)
-    for p, q in zip(half.recordings._load_fn.plans.values(), full.recordings._load_fn.plans.values(), strict=True):
+    plans = zip(half.recordings._load_fn.plans.values(), full.recordings._load_fn.plans.values(), strict=True)
+    for p, q in plans:
         assert p.morph.v_rprime_mv == pytest.approx(0.5 * q.morph.v_rprime_mv)
     tables = _stage_tables(0.0)
     assert all(np.allclose(v, v.mean()) for v in tables.values())

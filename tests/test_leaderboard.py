@@ -1,5 +1,5 @@
-"""The leaderboard engine (physiofm.evaluation.leaderboard): which runs a board plans and why others cannot run,
-the reference rows, and the analyses on a hand-made results table."""
+"""The leaderboard engine (physiofm.evaluation.leaderboard): which runs a board plans and why others cannot
+run, the reference rows, and the analyses on a hand-made results table."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def board_section(**changes) -> LeaderboardSection:
         "reference": {"method": "stack"},
         "tasks": [{"name": "af", "target": "af", "kind": "binary", "info": "redundant"},
                   {"name": "stage", "target": "stage_code", "kind": "multiclass", "info": "other"}],
-        "probe": {"test_fraction": 0.3, "max_segments_per_subject": 5, "embed_batch_size": 8, "bootstrap": 50},
+        "probe": {"test_fraction": 0.3, "max_segments_per_subject": 5, "embed_batch_size": 8,
+                  "bootstrap": 50},
     }
     spec.update(changes)
     return LeaderboardSection.model_validate(spec)
@@ -61,7 +62,8 @@ def test_per_task_references_and_their_rows() -> None:
     section = board_section(reference={"method": "stack", "mode": "per_task"})
     runs, _ = leaderboard.plan(section, fake_data())
     assert {"supervised_af", "supervised_stage"} <= set(runs) and "supervised" not in runs
-    frame = pd.DataFrame({"method": ["supervised_af", "supervised_af", "syneco"], "task": ["af", "stage", "af"]})
+    frame = pd.DataFrame({"method": ["supervised_af", "supervised_af", "syneco"],
+                          "task": ["af", "stage", "af"]})
     out = leaderboard.per_task_references(frame)
     assert out.to_dict("list") == {"method": ["supervised", "syneco"], "task": ["af", "af"]}
 
@@ -92,8 +94,9 @@ def hand_board() -> leaderboard.Board:
              "info": "x" if t == "t1" else "y"} for (m, t), vs in values.items() for s, v in zip((0, 1), vs)]
     tasks = [SimpleNamespace(name="t1", info="x"), SimpleNamespace(name="t2", info="y")]
     y = np.array([0, 1, 0, 1, 1, 0])
-    pred = pd.concat([pd.DataFrame({"method": m, "task": "t1", "subject_id": list("abcdef"), "y": y, "score": sc})
-                      for m, sc in (("a", [0.1, 0.9, 0.2, 0.8, 0.7, 0.3]), ("b", [0.5, 0.4, 0.6, 0.7, 0.2, 0.1]))])
+    scores = {"a": [0.1, 0.9, 0.2, 0.8, 0.7, 0.3], "b": [0.5, 0.4, 0.6, 0.7, 0.2, 0.1]}
+    pred = pd.concat([pd.DataFrame({"method": m, "task": "t1", "subject_id": list("abcdef"), "y": y,
+                                    "score": sc}) for m, sc in scores.items()])
     runs = dict.fromkeys(["a", "b", "random_init", "supervised"])
     return leaderboard.Board(runs, pd.DataFrame(), results_frame(rows), pred, tasks, pd.DataFrame())
 
@@ -115,7 +118,8 @@ def test_scores_between_the_references_ranks_and_structure() -> None:
 def test_bootstrap_against_the_best_method() -> None:
     out = leaderboard.bootstrap_vs_best(hand_board(), n=200, seed=0).set_index("method")
     assert (out["best"] == "a").all() and out.loc["a", "delta"] == 0
-    assert out.loc["b", "auroc"] == pytest.approx(roc_auc_score([0, 1, 0, 1, 1, 0], [0.5, 0.4, 0.6, 0.7, 0.2, 0.1]))
+    expected = roc_auc_score([0, 1, 0, 1, 1, 0], [0.5, 0.4, 0.6, 0.7, 0.2, 0.1])
+    assert out.loc["b", "auroc"] == pytest.approx(expected)
     assert out.loc["b", "low"] <= out.loc["b", "delta"] <= out.loc["b", "high"]
     table = leaderboard.bootstrap_table(out.reset_index())
     assert table.loc["a", "t1"] == "best" and table.loc["b", "t1"].startswith("-")
