@@ -23,13 +23,19 @@ TINY = {
     "simclr": {"encoder": {**NET, "embed_dim": 16}},
     "byol": {"encoder": {**NET, "embed_dim": 16}, "hidden": 32, "dim": 8},
     "clip": {"encoder": {**NET, "embed_dim": None}, "projector_hidden": 16, "embed_dim": 8},
+    # 50 time tokens per 400-sample channel (stem stride 8, stride-1 stage), fused in windows of 10
+    "syneco_tokens": {"encoder": {**NET, "stride": 1, "stem_stride": 8, "embed_dim": 16}, "n_tokens": 50,
+                      "crop_tokens": 20, "fusion_window": 10, "fusion_dim": 8, "fusion_heads": 2},
+    "supervised": {"base": "stack", "encoder": {**NET, "embed_dim": 16}, "targets": ["label"]},
 }
+LABELS = {"label"}  # batch keys that are label columns (B,), not signals
 B = 6
 
 
 def tiny_batch(method: Method, length: int = 400) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(0)
-    return {k: torch.randn(B, 1, length, generator=g) for k in method.inputs}
+    return {k: (torch.randint(0, 2, (B,), generator=g).float() if k in LABELS
+                else torch.randn(B, 1, length, generator=g)) for k in method.inputs}
 
 
 def test_the_papers_methods_are_registered() -> None:

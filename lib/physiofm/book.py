@@ -2,11 +2,12 @@
 
 The source tree is generated under ``build/<profile>/book/``: a landing page (``book/intro.md`` plus this
 build's environment, git revision and wall times), one part per paper (its written chapter ``book/<paper>.md``
-when there is one, then its executed notebooks, or a generated "not yet reproduced" page), the other written
-chapters, and an appendix with the params of every run. The copied notebooks are made into pages for readers
-(:func:`prepare_notebook`: no parameters cells, code folded, no machine paths); ``book/_static`` (CSS) comes
-along. Sphinx runs with warnings as errors and nitpicky
-references, so a broken cross-reference or a missing page fails the build. Notebooks are never executed here.
+when there is one, then its executed notebooks, or a generated "not yet reproduced" page), the parts after the
+papers (``config.CLOSING_PARTS``, the benchmark: its chapter ``book/<name>.md``, then its notebooks), the
+other written chapters, and an appendix with the params of every run. The copied notebooks are made into pages
+for readers (:func:`prepare_notebook`: no parameters cells, code folded, no machine paths); ``book/_static``
+(CSS) comes along. Sphinx runs with warnings as errors and nitpicky references, so a broken cross-reference or
+a missing page fails the build. Notebooks are never executed here.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import nbformat
 import yaml
 
 from physiofm import environment
-from physiofm.config import PAPERS, STUDY_PARTS
+from physiofm.config import CLOSING_PARTS, PAPERS, STUDY_PARTS
 from physiofm.paths import build_dir, repo_root
 
 
@@ -293,7 +294,8 @@ def assemble(profile: str, root: Path | None = None) -> Path:
             study.append(
                 {"file": f"{name}/index", "sections": [{"file": f"{name}/{nb.stem}"} for nb in executed]}
             )
-    for p in sorted(p for p in written.glob("*.md") if p.stem not in PAPERS and p.stem != "intro"):
+    own = {"intro", *PAPERS, *CLOSING_PARTS}
+    for p in sorted(p for p in written.glob("*.md") if p.stem not in own):
         shutil.copy(p, src / p.name)
         study.append({"file": p.stem})
     if study:
@@ -321,6 +323,20 @@ def assemble(profile: str, root: Path | None = None) -> Path:
                 ],
             }
         )
+
+    for name, title in CLOSING_PARTS.items():  # the parts after the papers
+        executed = _copy_executed(root, bdir, src, name, profile)
+        if not executed and not (written / f"{name}.md").is_file():
+            continue
+        (src / name).mkdir(exist_ok=True)
+        if (written / f"{name}.md").is_file():
+            shutil.copy(written / f"{name}.md", src / name / "index.md")
+        else:
+            (src / name / "index.md").write_text(f"# {title}\n\n" + _listing(executed))
+        chapter: dict[str, Any] = {"file": f"{name}/index"}
+        if executed:
+            chapter["sections"] = [{"file": f"{name}/{nb.stem}"} for nb in executed]
+        parts.append({"caption": title, "chapters": [chapter]})
 
     (src / "appendix_params.md").write_text(_params_appendix(root, profile, manifest))
     parts.append({"caption": "Appendix", "chapters": [{"file": "appendix_params"}]})

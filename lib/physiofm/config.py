@@ -41,11 +41,18 @@ SCHEMAS: dict[str, str] = {
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
     "dbeta": "physiofm.dbeta.params:DBetaParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
+    "benchmark": "physiofm.benchmark.params:BenchmarkParams",
 }
 
 # Study chapters that are not papers (``notebooks/<name>``), in the book's "The study" part.
 STUDY_PARTS: dict[str, str] = {
     "cohorts": "The built-in data: cohorts with a known information structure",
+}
+
+# Study parts that come after the five papers (``notebooks/<name>``, chapter ``book/<name>.md``), in this
+# order, each its own part of the book.
+CLOSING_PARTS: dict[str, str] = {
+    "benchmark": "Across the papers: every objective on one footing",
 }
 
 

@@ -134,6 +134,15 @@ def fresh_dir(path: Path, config: Any) -> bool:
     return False
 
 
+def is_done(path: Path, config: Any) -> bool:
+    """Whether ``path`` holds a finished result for ``config`` (read only; see :func:`fresh_dir`)."""
+    state = Path(path) / STATE
+    if not state.is_file():
+        return False
+    old = json.loads(state.read_text())
+    return old.get("config") == config_key(config) and bool(old.get("done"))
+
+
 def mark_done(path: Path) -> None:
     """Record in ``path/state.json`` that the work of its config is finished."""
     state = Path(path) / STATE

@@ -33,7 +33,15 @@ import nbformat
 
 from physiofm import environment
 from physiofm import smoke as smoke_params
-from physiofm.config import PAPERS, STUDY_PARTS, ParamsError, load_params, params_digest, params_path
+from physiofm.config import (
+    CLOSING_PARTS,
+    PAPERS,
+    STUDY_PARTS,
+    ParamsError,
+    load_params,
+    params_digest,
+    params_path,
+)
 from physiofm.io import write_text
 from physiofm.paths import PROFILES, artifacts_dir, build_dir, repo_root
 
@@ -64,7 +72,7 @@ def discover(root: Path, papers: list[str] | None = None) -> list[Step]:
     """All steps under ``root/notebooks``, papers in the book's order, steps in file order."""
     nb_root = root / "notebooks"
     found = sorted(p.name for p in nb_root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    known = [*STUDY_PARTS, *PAPERS]
+    known = [*STUDY_PARTS, *PAPERS, *CLOSING_PARTS]
     order = [p for p in known if p in found] + [p for p in found if p not in known]
     steps: list[Step] = []
     for paper in order:

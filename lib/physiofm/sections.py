@@ -16,6 +16,7 @@ section                     what it configures
 :class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
 :class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
 :class:`Ecg12CohortSection` a built-in synthetic 12-lead cohort in a loader's label layout
+:class:`PsgCohortSection`   the built-in overnight PSG cohort (:func:`physiofm.synthetic.psg_cohort`)
 :data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
                             loaded here (:mod:`physiofm.sources`)
 :class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
@@ -37,6 +38,8 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from physiofm import datasets, methods
 from physiofm.config import Section
 from physiofm.evaluation.tasks import Task
+from physiofm.synthetic.icu import IcuEffects
+from physiofm.synthetic.psg import PsgEffects
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -261,8 +264,17 @@ class StoreSection(Section):
     workers: int = Field(ge=1)
 
 
+def check_effects(cls: type, values: dict[str, float]) -> dict[str, float]:
+    """``values`` validated as knobs of the effects class ``cls`` (:mod:`physiofm.synthetic.effects`)."""
+    cls.from_mapping(values)
+    return values
+
+
 class CohortSection(Section):
-    """Arguments of :func:`physiofm.synthetic.icu_cohort` (artefact rates scaled by ``artefact_scale``)."""
+    """Arguments of :func:`physiofm.synthetic.icu_cohort` (artefact rates scaled by ``artefact_scale``).
+
+    ``effects``: difficulty knobs, label -> effect size (:class:`physiofm.synthetic.icu.IcuEffects`; a label
+    not given keeps 1.0, the original cohort)."""
 
     n_subjects: int = Field(ge=2)
     seed: int = Field(ge=0)
@@ -271,6 +283,83 @@ class CohortSection(Section):
     alarms_per_hour: float = Field(ge=0)
     artefact_scale: float = Field(ge=0)
     mains_hz: Literal[50.0, 60.0] = 60.0
+    effects: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _effects(self) -> CohortSection:
+        check_effects(IcuEffects, self.effects)
+        return self
+
+
+class PsgCohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.psg_cohort`; ``effects``: its difficulty knobs
+    (:class:`physiofm.synthetic.psg.PsgEffects`)."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    hours: float = Field(gt=0, le=12)
+    arousal_fraction: float = Field(default=0.03, ge=0, lt=0.5)
+    effects: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _effects(self) -> PsgCohortSection:
+        check_effects(PsgEffects, self.effects)
+        return self
+
+
+class Ecg12CohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.ecg12_cohort` (PTB-XL-like 10-s 12-lead records at 500 Hz with
+    SCP statements and machine reports; patients with several records, ``records_per_subject`` on average),
+    and the loader layout its labels are given in (:mod:`physiofm.synthetic.ecg12_layouts`: ``ptbxl`` or
+    ``cpsc2018``). ``noise_scale`` multiplies the amplitudes of baseline wander, mains interference and white
+    noise (another recording site). The 12-lead generator has no difficulty knobs yet: ``effects`` must stay
+    empty until it gains an ``Effects`` class (then this validator checks it as :class:`CohortSection`
+    does)."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    records_per_subject: float = Field(default=1.15, ge=1)
+    noise_scale: float = Field(default=1.0, ge=0)
+    layout: Literal["ptbxl", "cpsc2018"] = "ptbxl"
+    effects: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _effects(self) -> Ecg12CohortSection:
+        if self.effects:
+            raise ValueError("the 12-lead cohort has no difficulty knobs yet (physiofm.synthetic.ecg12); "
+                             f"got effects {self.effects}")
+        return self
+
+
+class CohortStoresSection(Section):
+    """A built-in cohort as a leaderboard reads it (:func:`physiofm.cohort_stores.build`): two cohorts of one
+    kind drawn with different seeds (``pretrain``, ``probe``), the pretraining cohort's subject ``split``
+    (train / validation / unused), ``derived`` label columns (name -> pandas expression over the store index)
+    and the store layout. Subclasses fix the kind."""
+
+    split: Fractions
+    derived: dict[str, str] = {}
+    store: StoreSection
+
+    @model_validator(mode="after")
+    def _split(self) -> CohortStoresSection:
+        check_fractions("split", self.split)
+        return self
+
+
+class IcuStores(CohortStoresSection):
+    pretrain: CohortSection
+    probe: CohortSection
+
+
+class Ecg12Stores(CohortStoresSection):
+    pretrain: Ecg12CohortSection
+    probe: Ecg12CohortSection
+
+
+class PsgStores(CohortStoresSection):
+    pretrain: PsgCohortSection
+    probe: PsgCohortSection
 
 
 class SyntheticSource(CohortSection):
@@ -279,19 +368,6 @@ class SyntheticSource(CohortSection):
     kind: Literal["synthetic_icu"]
     name: Name
     note: str = ""
-
-
-class Ecg12CohortSection(Section):
-    """Arguments of :func:`physiofm.synthetic.ecg12_cohort` (PTB-XL-like 10-s 12-lead records at 500 Hz with
-    SCP statements and machine reports), and the loader layout its labels are given in
-    (:mod:`physiofm.synthetic.ecg12_layouts`: ``ptbxl`` or ``cpsc2018``). ``noise_scale`` multiplies the
-    amplitudes of baseline wander, mains interference and white noise (another recording site)."""
-
-    n_subjects: int = Field(ge=2)
-    seed: int = Field(ge=0)
-    records_per_subject: float = Field(default=1.15, ge=1)
-    noise_scale: float = Field(default=1.0, ge=0)
-    layout: Literal["ptbxl", "cpsc2018"] = "ptbxl"
 
 
 class SyntheticEcg12Source(Ecg12CohortSection):
@@ -429,3 +505,92 @@ class SharedSection(Section):
 
     seed: int = Field(ge=0)
     runtime: RuntimeSection = RuntimeSection()
+
+
+# ------------------------------------------------------------------------------------------- leaderboard
+class MethodEntry(Section):
+    """One row of a leaderboard (:mod:`physiofm.evaluation.leaderboard`): a registry method and the settings
+    that differ from its defaults. ``shared_encoder``: the leaderboard's encoder goes into the config's
+    ``encoder`` (and per-channel ``encoders``) fields when the method has them. ``reason``: the method is
+    listed as unable to run on this cohort, with this reason, and never tried (a method that is tried and
+    fails to build or lacks inputs is listed with the error instead)."""
+
+    method: str
+    config: dict[str, Any] = {}
+    shared_encoder: bool = True
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> MethodEntry:
+        MethodChoice(method=self.method, config=self.config)
+        return self
+
+
+class LeaderboardTask(TaskSection):
+    """A probing task of a leaderboard; ``info``: the kind of information it needs (redundant, unique to a
+    channel, synergistic, ...), the columns of the information-structure matrix."""
+
+    info: str = ""
+
+
+class ReferenceSection(Section):
+    """The network of both reference rows: a registry method's architecture (``method`` + ``config``, with
+    the leaderboard's encoder), untrained (``random_init``, score 0) and trained supervised on the tasks'
+    labels (score 1): ``joint``: one network on every task at once (a multi-task head); ``per_task``: one
+    network per task."""
+
+    method: str
+    config: dict[str, Any] = {}
+    shared_encoder: bool = True  # as in MethodEntry
+    mode: Literal["joint", "per_task"] = "joint"
+
+    @model_validator(mode="after")
+    def _known(self) -> ReferenceSection:
+        MethodChoice(method=self.method, config=self.config)
+        return self
+
+
+class LeaderboardProbeSection(ProbeSection):
+    """The one probe of every leaderboard cell: a frozen-embedding probe on held-out probe-cohort subjects,
+    one split per probe seed; ``bootstrap``: paired resamples of the test subjects for the intervals against
+    the best method."""
+
+    probe: Literal["lr", "rf", "fc"] = "lr"
+    test_fraction: float = Field(gt=0, lt=1)
+    max_segments_per_subject: int = Field(gt=0)
+    segment_rows_per_subject: int | None = Field(default=None, gt=0)
+    bootstrap: int = Field(ge=50)
+
+
+class LeaderboardSection(Section):
+    """A leaderboard: the same encoder, budget, data, seeds, probe and tasks for every method.
+
+    ``encoder``: a backbone spec (``kind`` + options + ``embed_dim``, :func:`physiofm.models.build_encoder`),
+    validated when the methods are built, so an encoder kind registered later needs no schema change (until
+    then the methods using it are listed as unable to run, with the error); ``channel_encoders``: per-channel
+    keys replacing the encoder's (e.g. the stem stride of a channel at another sampling rate); ``channels``:
+    the batch keys of the cohort the probe representation reads (the ``all`` input set).
+    """
+
+    encoder: dict[str, Any]
+    channel_encoders: dict[str, dict[str, Any]] = {}
+    channels: list[str] = Field(min_length=1)
+    seeds: list[int] = Field(min_length=1)
+    train: TrainSection
+    methods: dict[Name, MethodEntry] = {}
+    reference: ReferenceSection | None = None  # None: no reference rows (no normalised scores)
+    tasks: list[LeaderboardTask] = Field(min_length=1)
+    probe: LeaderboardProbeSection
+
+    @model_validator(mode="after")
+    def _names(self) -> LeaderboardSection:
+        if not self.methods and self.reference is None:
+            raise ValueError("a leaderboard needs methods, a reference, or both")
+        clash = sorted(set(self.methods) & {"random_init", "supervised"} |
+                       {n for n in self.methods if n.startswith("supervised_")})
+        if clash:
+            raise ValueError(f"run names {clash} are kept for the reference rows")
+        names = [t.name for t in self.tasks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"task names repeat: {names}")
+        return self

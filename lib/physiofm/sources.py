@@ -26,20 +26,27 @@ from physiofm.recording import Recording, RecordingSet
 from physiofm.sections import (
     CohortSection,
     Ecg12CohortSection,
+    PsgCohortSection,
     RegistrySource,
     SyntheticEcg12Source,
     SyntheticSource,
     UnavailableSource,
 )
-from physiofm.synthetic import ArtefactRates, ecg12_cohort, icu_cohort
+from physiofm.synthetic import ArtefactRates, ecg12_cohort, icu_cohort, psg_cohort
 from physiofm.synthetic.ecg12_layouts import with_layout
 
 
-def cohort(c: CohortSection, n_subjects: int | None = None):
-    """The :class:`~physiofm.synthetic.Cohort` of a cohort section (optionally with fewer subjects)."""
+def cohort(c: CohortSection | PsgCohortSection | Ecg12CohortSection, n_subjects: int | None = None):
+    """The :class:`~physiofm.synthetic.Cohort` of a cohort section (optionally with fewer subjects): the ICU
+    cohort of a :class:`CohortSection`, the PSG or 12-lead cohort of theirs, with the section's knobs."""
+    n = n_subjects or c.n_subjects
+    if isinstance(c, PsgCohortSection):
+        return psg_cohort(n, c.seed, hours=c.hours, arousal_fraction=c.arousal_fraction, effects=c.effects)
+    if isinstance(c, Ecg12CohortSection):
+        return ecg12(c, n)
     rates = ArtefactRates(mains_hz=float(c.mains_hz), scale=c.artefact_scale)
-    return icu_cohort(n_subjects or c.n_subjects, c.seed, duration_s=c.duration_s, v_lead=c.v_lead,
-                      alarms_per_hour=c.alarms_per_hour, artefacts=rates)
+    return icu_cohort(n, c.seed, duration_s=c.duration_s, v_lead=c.v_lead,
+                      alarms_per_hour=c.alarms_per_hour, artefacts=rates, effects=c.effects)
 
 
 def ecg12(c: Ecg12CohortSection, n_subjects: int | None = None):

@@ -33,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from physiofm.embeddings import subject_means
 from physiofm.evaluation.metrics import UndefinedMetricWarning
 from physiofm.evaluation.nested_cv import nested_cv
-from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, probe_scores
+from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, make_probe, probe_scores
 from physiofm.evaluation.results import results_frame
 from physiofm.evaluation.subsample import (
     label_fraction_indices,
@@ -207,6 +207,33 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
                      "value": scores[m], "inputs": task.inputs, "rows": task.rows, "n_train": n_train,
                      "n_test": int(test.sum()), "note": note} for m in metrics]
     return results_frame(out)
+
+
+def holdout_predictions(X: np.ndarray, labels: pd.DataFrame, task: Task, *, seed: int, probe: str,
+                        test_fraction: float, max_segments: int | None, probe_kwargs: Mapping[str, dict],
+                        segment_rows: int | None = None) -> pd.DataFrame:
+    """The test rows of :func:`holdout_probe`'s split for ``seed`` with the probe's score of each: one row
+    per test sample with ``subject_id``, ``y`` and ``score`` (binary: the positive class's probability; the
+    rows used for paired comparisons of methods on the same subjects). Binary tasks only."""
+    if task.kind != "binary":
+        raise ValueError(f"task {task.id}: test-row scores are for binary tasks, not {task.kind}")
+    Xt, y, rows = samples(X, labels, task, max_segments=max_segments, segment_rows=segment_rows)
+    test = holdout_split(rows, y, task, seed, test_fraction)
+    X_tr, y_tr, X_te, y_te = label_space(Xt[~test], y[~test], Xt[test], y[test], task)
+    if X_tr is None:
+        return pd.DataFrame(columns=["subject_id", "y", "score"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = make_probe(probe, "classification", seed, **probe_kwargs.get(probe, {}))
+        if probe == "fc":
+            fit = fc_validation(X_tr, y_tr, task, seed)
+            model.fit(fit["X_train"], fit["y_train"], fit["X_val"], fit["y_val"])
+        else:
+            model.fit(X_tr, y_tr)
+        score = np.asarray(model.predict_proba(np.asarray(X_te, np.float32)))[:, 1]
+    seen = np.isin(y[test], np.unique(y[~test]))  # label_space drops test rows of unseen classes
+    return pd.DataFrame({"subject_id": rows["subject_id"].to_numpy()[test][seen].astype(str), "y": y_te,
+                         "score": score})
 
 
 def holdout_probes(embeddings: Mapping[str, Mapping], labels: pd.DataFrame, jobs: Iterable[tuple[str, Task]],

@@ -11,7 +11,10 @@ projectors, learnable temperatures, EMA targets) and exposes:
 * ``embed(batch) -> (B, D)``: the representation a probe reads, ``embeddings(batch)[self.probe_key]``;
 * ``embed_inputs(batch, {name: keys}) -> {name: (B, D)}``: that representation from subsets of the inputs
   (the channels a task provides);
-* ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here.
+* ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here;
+* ``features(batch) -> (B, feature_dim)``: the probe representation *with gradients*, in the current mode
+  (what a supervised reference trains through, :mod:`physiofm.methods.supervised`); methods that do not
+  offer it raise ``NotImplementedError`` naming themselves.
 
 ``register(name, config_cls)`` adds a builder ``config -> Method``; ``build(name, config)`` accepts a
 ``config_cls`` instance, a dict of its fields (unknown keys are an error) or None for its defaults.
@@ -70,6 +73,16 @@ class Method(nn.Module):
 
     def after_step(self, step: int, max_steps: int) -> None:
         """Hook after each optimiser update; methods with EMA targets or clamped scales override it."""
+
+    def features(self, batch: Batch) -> torch.Tensor:
+        """(B, feature_dim) probe representation with gradients (see the module docstring)."""
+        raise NotImplementedError(f"{type(self).__name__} offers no differentiable representation "
+                                  "(features), so it cannot be trained supervised")
+
+    @property
+    def feature_dim(self) -> int:
+        """Width of :meth:`features`."""
+        raise NotImplementedError(f"{type(self).__name__} offers no differentiable representation")
 
     @property
     def device(self) -> torch.device:

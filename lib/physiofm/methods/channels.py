@@ -102,6 +102,14 @@ class ChannelMethod(Method):
         """The probe representation of some channels' embeddings; here their concatenation."""
         return concat_present(embeddings, self.channels)
 
+    def features(self, batch: Batch) -> torch.Tensor:
+        """:meth:`represent` of every channel of the method, with gradients."""
+        return self.represent(self.encode(self.channel_inputs(batch)))
+
+    @property
+    def feature_dim(self) -> int:
+        return sum(self.encoders[ch].out_features for ch in self.inputs)
+
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Each present channel's embedding (B, D), ``concat`` of them, and :meth:`represent` under
         :attr:`probe_key` when that is another name."""

@@ -22,6 +22,9 @@ Batch keys read (documented contract for the batch builder):
                     patient's only one); read when ``w_patient > 0``;
     ``subject``     (B,) int64 patient ids; read when ``w_patient > 0``.
 ``embeddings`` gives ``{"embedding": ViT1D(x)}`` (B, D) of the unaugmented, unmasked ``<key>``.
+
+With ``encoder`` given, ``hybrid`` is the SimMIM configuration of :mod:`physiofm.methods.masked` with the
+sample-level term (one encoder per channel; ``w_patient`` must be 0 there).
 """
 
 from __future__ import annotations
@@ -39,8 +42,9 @@ from physiofm.augment import (
     ECG_WANDER_MV,
     ecg_view,
 )
-from physiofm.methods.base import Batch, register
+from physiofm.methods.base import Batch, Method, register
 from physiofm.methods.mae import MAE, MAEConfig, signal
+from physiofm.methods.masked import MaskedChannels
 from physiofm.models import Projector
 from physiofm.objectives.infonce import info_nce, masked_info_nce
 
@@ -141,5 +145,7 @@ class Hybrid(MAE):
 
 
 @register("hybrid", HybridConfig)
-def build_hybrid(cfg: HybridConfig) -> Hybrid:
+def build_hybrid(cfg: HybridConfig) -> Method:
+    if cfg.encoder is not None:
+        return MaskedChannels(cfg)
     return Hybrid(cfg)

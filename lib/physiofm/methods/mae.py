@@ -1,5 +1,9 @@
 """``mae``: a masked autoencoder on the 1-D ViT (hybrid_ecg's generative learning, GL; §3.2, Eq. 1).
 
+With ``encoder`` given (e.g. one Net1D per channel), ``mae`` is instead SimMIM-style masked reconstruction on
+that encoder's time tokens, one encoder per channel of ``channels`` (:mod:`physiofm.methods.masked`, the
+benchmark's configuration for encoders that cannot drop masked patches); the ViT fields are then unused.
+
 GL path (Fig. 2): the preprocessor masks patches, the encoder embeds the visible ones, the decoder
 reconstructs the signal, and the loss is the mean absolute error. As in MAE (He et al. 2022):
 
@@ -14,11 +18,13 @@ Batch keys read: ``cfg.key`` (default ``"ecg"``), a float tensor (B, C, T) in mV
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from physiofm.methods.base import Batch, Method, register
+from physiofm.methods.masked import MaskedChannels
 from physiofm.models import MAEDecoder, ViT1D
 from physiofm.objectives.reconstruction import KINDS, masked_reconstruction_loss
 
@@ -37,6 +43,12 @@ class MAEConfig:
     decoder_width: int = 256  # [D]
     decoder_depth: int = 2  # [D]
     decoder_heads: int = 4  # [D]
+    # The SimMIM configuration (ours, physiofm.methods.masked): an encoder per channel instead of the ViT.
+    encoder: dict[str, Any] | None = None  # None: the paper's ViT1D MAE above
+    encoders: dict[str, dict[str, Any]] = field(default_factory=dict)  # per-channel replacements
+    channels: tuple[str, ...] = ()  # batch keys, each (B, 1, T); empty: the single channel ``key``
+    signal_lengths: dict[str, int] = field(default_factory=dict)  # samples per segment of each channel
+    mask_patch_tokens: int = 5  # [D] masked patches span this many time tokens (200 ms at 40 ms)
 
     def __post_init__(self) -> None:
         if self.loss not in KINDS:
@@ -100,6 +112,14 @@ class MAE(Method):
         self.logs = {"recon": float(loss.detach())}
         return loss
 
+    def features(self, batch: Batch) -> torch.Tensor:
+        """(B, D) mean-pooled tokens of the unmasked input, with gradients."""
+        return self.encoder(signal(batch, self.cfg.key, self.cfg.in_channels))
+
+    @property
+    def feature_dim(self) -> int:
+        return self.cfg.width
+
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
         """``{"embedding": (B, D)}``: mean-pooled tokens of the unmasked input, eval mode, no gradients."""
         x = signal(batch, self.cfg.key, self.cfg.in_channels)
@@ -108,5 +128,7 @@ class MAE(Method):
 
 
 @register("mae", MAEConfig)
-def build_mae(cfg: MAEConfig) -> MAE:
+def build_mae(cfg: MAEConfig) -> Method:
+    if cfg.encoder is not None:
+        return MaskedChannels(cfg)
     return MAE(cfg)

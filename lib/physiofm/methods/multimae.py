@@ -111,6 +111,15 @@ class MultiMAEMethod(Method):
         """(B, M*T, D) encoder tokens on unmasked input, with gradients (scratch / full fine-tuning)."""
         return self.model.encode(self.stack(batch))
 
+    def features(self, batch: Mapping[str, Any]) -> torch.Tensor:
+        """(B, width) mean of the encoder tokens on unmasked input, with gradients (the probe
+        representation a supervised reference trains through)."""
+        return self.encode(batch).mean(dim=1)
+
+    @property
+    def feature_dim(self) -> int:
+        return self.config.width
+
     def embeddings(self, batch: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         with self.evaluating():
             tokens = self.encode(batch)

@@ -87,6 +87,11 @@ class SyneCo(ChannelMethod):
 
     represent = fuse
 
+    @property
+    def feature_dim(self) -> int:
+        dim = self.encoders[self.channels[0]].out_features
+        return dim if self.fusion is not None else dim * len(self.channels)
+
     def loss(self, batch: Batch) -> torch.Tensor:
         c = self.config
         inputs = self.channel_inputs(batch)

@@ -1,6 +1,7 @@
 """Encoders and building blocks: Net1D (ECGFounder / AnyPPG), SyneCo's encoder, fusion and channel dropout,
 hybrid_ecg's ViT-1D with its MAE decoder and the 1-D ResNet-50 baseline, MultiMAE and the masking,
-D-BETA's ECG conv-transformer, text encoders, co-attention fusion and MEM decoder."""
+D-BETA's ECG conv-transformer, text encoders, co-attention fusion and MEM decoder; the token fusion of the
+benchmark's ``syneco_tokens``."""
 
 from physiofm.models.backbones import backbone_names, build_backbone, build_encoder, register_backbone
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
@@ -25,6 +26,7 @@ from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
 from physiofm.models.resnet1d import ResNet1D
 from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextEncoder, TextFeatures
+from physiofm.models.token_fusion import TokenFusion
 from physiofm.models.vit1d import ViT1D, vit1d_parameter_count
 
 __all__ = [
@@ -53,6 +55,7 @@ __all__ = [
     "T5TextEncoder",
     "TextEncoder",
     "TextFeatures",
+    "TokenFusion",
     "ViT1D",
     "channel_keep_mask",
     "backbone_names",

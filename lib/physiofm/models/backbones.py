@@ -14,6 +14,11 @@ are its keyword arguments. A backbone maps a batch input to pooled features ``(B
   (:class:`~physiofm.models.text_encoder.TextFeatures` around the demo's scratch encoder with its fitted
   WordPiece tokenizer, or a local Flan-T5 encoder) — how an ECG-text CLIP reads reports.
 :func:`build_encoder` puts the optional embedding head on top (:class:`physiofm.models.Encoder`).
+
+Time tokens: a backbone also offers ``tokens(x) -> (B, T', out_features)``, its time-resolved features
+before pooling, such that ``forward(x) == tokens(x).mean(1)`` (Net1D: the last stage's map; ViT1D: the
+encoded patches). Methods that fuse or reconstruct over time (``syneco_tokens``, the SimMIM configuration of
+``mae`` / ``hybrid``) read them through :meth:`physiofm.models.Encoder.tokens`; a new kind implements it.
 """
 
 from __future__ import annotations

@@ -40,3 +40,20 @@ class Encoder(nn.Module):
         if self.proj is None:
             return self.backbone(x)
         return F.normalize(self.proj(self.backbone(x)), dim=-1)
+
+    @property
+    def token_features(self) -> int:
+        """Width of :meth:`tokens`: the backbone's features (before the embedding head)."""
+        return self.backbone.out_features
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T) -> (B, T', token_features): the backbone's time tokens before pooling."""
+        if not hasattr(self.backbone, "tokens"):
+            raise TypeError(f"{type(self.backbone).__name__} offers no time tokens (a tokens(x) method)")
+        return self.backbone.tokens(x)
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T', token_features) -> (B, out_features): the mean over time, then the head; ``forward(x)`` ==
+        ``pool(tokens(x))``, so a method that needs both encodes once."""
+        pooled = tokens.mean(1)
+        return pooled if self.proj is None else F.normalize(self.proj(pooled), dim=-1)

@@ -273,6 +273,21 @@ class Net1D(nn.Module):
             out = stage(out)
         return out
 
+    def receptive_field(self) -> tuple[int, int]:
+        """(receptive field, stride) of one output time step, in input samples, through the convolutions (the
+        squeeze-and-excitation of each block adds a global gate on top)."""
+        rf, jump = self.stem_kernel, self.stem_stride
+        for n in self.blocks:
+            for i in range(n):
+                rf += (self.kernel_size - 1) * jump
+                jump *= self.stride if i == 0 else 1
+        return rf, jump
+
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Time tokens before pooling: (B, in_channels, T) -> (B, T_last, filters[-1]), one token per
+        ``stem_stride * stride ** len(stages)`` input samples; :meth:`forward` is their mean."""
+        return self.forward_features(x).transpose(1, 2)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_channels, T) -> mean-pooled (B, filters[-1])."""
         return self.forward_features(x).mean(-1)

@@ -190,6 +190,11 @@ class ViT1D(nn.Module):
         """(B, C, T) -> (B, L, D) encoded tokens of the whole, unmasked input."""
         return self.encode(self.embed_tokens(x))
 
+    def tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """Time tokens before pooling, the backbone interface (:mod:`physiofm.models.backbones`): (B, L, D),
+        one per patch of P samples; :meth:`forward` is their mean."""
+        return self.forward_tokens(x)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, T) mV -> (B, D): the mean of the encoded tokens."""
         return self.forward_tokens(x).mean(dim=1)

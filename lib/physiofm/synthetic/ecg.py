@@ -45,6 +45,8 @@ class Morphology:
         st_mv: ST depression along the normal ST direction (mV, > 0 depresses II and V5-V6).
         v_rprime_mv: terminal anterior force orthogonal to lead II (mV): an R' seen only in the V leads.
         lbbb: slurred leftward-posterior terminal QRS force (left-bundle-branch-block-like).
+        septal_q: amplitude factor of the septal Q wave; None: 1 without ``lbbb``, 0 with it (a bundle-branch
+            block removes it); a cohort's conduction knob sets it in between.
         extra: additional per-subject waves as (offset s, sigma s, vector mV (3,)), e.g. infarct Q waves.
         rotation: (3, 3) rotation applied to every direction (the subject's electrical axis).
     """
@@ -58,6 +60,7 @@ class Morphology:
     st_mv: float = 0.0
     v_rprime_mv: float = 0.0
     lbbb: float = 0.0
+    septal_q: float | None = None
     p_sigma_s: float = 0.022
     extra: list[tuple[float, float, np.ndarray]] = field(default_factory=list)
     rotation: np.ndarray = field(default_factory=lambda: np.eye(3))
@@ -143,8 +146,9 @@ def beat_waves(
         vec = (g * amp)[:, None] * _rotate(m, direction)[None, :]
         return Wave(r + offset, sigma * ones if np.ndim(sigma) == 0 else sigma, vec)
 
+    septal = (m.lbbb == 0) if m.septal_q is None else m.septal_q
     waves = [
-        wave(-0.022 * w, 0.007 * w, 0.25 * m.r_mv / 1.3 * (m.lbbb == 0), dipole.SEPTAL_Q_DIRECTION),
+        wave(-0.022 * w, 0.007 * w, 0.25 * m.r_mv / 1.3 * septal, dipole.SEPTAL_Q_DIRECTION),
         wave(0.0, 0.011 * w, m.r_mv, dipole.R_DIRECTION),
         wave(0.024 * w, 0.009 * w, 0.35 * m.r_mv / 1.3, dipole.S_DIRECTION),
         wave(qt - 0.10, 0.058 * np.sqrt(rr_c), m.t_mv, dipole.T_DIRECTION),

@@ -44,6 +44,9 @@ subject mean) so that segment labels vary within subjects, not only between them
 
 Labels appear at two levels: subject attributes in ``Cohort.subjects`` (and every record's
 ``labels``), and per 10-s block in each recording's ``annotations`` (``Cohort.labels``).
+
+Difficulty knobs (:class:`IcuEffects`, :mod:`physiofm.synthetic.effects`): one effect size per label, 1.0 by
+default (the table above), 0 removes what the label does to the signals while the label is still drawn.
 """
 
 from __future__ import annotations
@@ -57,6 +60,7 @@ from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import artefacts as art
 from physiofm.synthetic import dipole, ecg, ppg
 from physiofm.synthetic.cohort import Cohort, LazyLoader, block_edges, check_positive, plan_tables, rng_for
+from physiofm.synthetic.effects import Effects, lerp
 
 SOURCE = "synthetic_icu"
 ECG_FS = 500.0
@@ -68,6 +72,39 @@ _ACT_MOTION = np.array([0.0, 0.05, 0.5, 0.3, 0.7])  # PPG motion amplitude relat
 _ACT_CADENCE = np.array([0.0, 0.0, 1.8, 1.3, 1.6])  # Hz: steps or pedal strokes
 _ACT_MUSCLE = np.array([0.0, 0.005, 0.02, 0.015, 0.03])  # mV continuous EMG in the ECG
 _HR_CAP = 135.0  # keeps PTT + upstroke inside one cardiac cycle outside VT runs
+
+
+@dataclass(frozen=True)
+class IcuEffects(Effects):
+    """Effect size of each label of the ICU cohort (1.0: the original cohort; 0: the label leaves no trace).
+
+    Attributes:
+        af: AF's irregular RR (coefficient of variation 0.2 s), its f-waves (0.06 s mV) and the loss of
+            the P wave (amplitude 1 - s); the PPG's irregular pulse follows the RR intervals.
+        conduction: QRS widening (normal + s (wide - normal) ms), the slurred terminal force (0.5 s mV) and
+            the loss of the septal Q wave (amplitude 1 - s).
+        st_change: ST depression (0.15 s mV) and T-wave inversion (T amplitude x (1 - 1.6 s)).
+        v_rprime: the R' amplitude in the V lead (0.35-0.55 s mV).
+        stiff: the pulse-shape effect of arterial stiffness (the PPG sees 0.5 + s (stiffness - 0.5)); the
+            ``stiff`` / ``stiffness`` labels keep the drawn value.
+        hypertensive: the spread of the pulse-transit time around the 250-ms threshold (PTT = 250 + s (PTT0 -
+            250) ms, clipped to 150-350); labels follow the delay in the signal, as SBP does.
+        sex: the male-female differences (R amplitude 1.25 vs 1.1 mV, QTc 405 vs 420 ms, +4 bpm resting rate
+            in women, PPG pulse 8 % smaller in women), scaled around their midpoints.
+        age: every age effect (HRV shrinking, slower pulse upstroke, damped diastolic wave) as if the
+            normalised age were s x (age - 20) / 70.
+        activity: the heart-rate rise, PPG motion and ECG muscle noise of each activity.
+    """
+
+    af: float = 1.0
+    conduction: float = 1.0
+    st_change: float = 1.0
+    v_rprime: float = 1.0
+    stiff: float = 1.0
+    hypertensive: float = 1.0
+    sex: float = 1.0
+    age: float = 1.0
+    activity: float = 1.0
 
 
 def sbp_from_ptt(ptt_ms):
@@ -95,9 +132,10 @@ class IcuPlan:
     leads: tuple[str, ...]
     v_lead: str
     rates: art.ArtefactRates
+    effects: IcuEffects
 
 
-def _subjects(n: int, seed: int) -> pd.DataFrame:
+def _subjects(n: int, seed: int, fx: IcuEffects) -> pd.DataFrame:
     rng = rng_for(seed, "icu", -1, "subjects")
     male = rng.random(n) < 0.5
     age = rng.uniform(20, 90, n)
@@ -106,14 +144,15 @@ def _subjects(n: int, seed: int) -> pd.DataFrame:
     st_change = rng.random(n) < 0.25
     v_rprime = rng.random(n) < 0.3
     stiffness = rng.uniform(0, 1, n)
-    qrs = np.where(conduction, rng.uniform(130, 165, n), rng.uniform(80, 100, n))
+    wide, normal = rng.uniform(130, 165, n), rng.uniform(80, 100, n)
+    qrs = np.where(conduction, lerp(normal, wide, fx.conduction), normal)
     return pd.DataFrame(
         {
             "subject_id": [f"icu-s{i:04d}" for i in range(n)],
             "sex": np.where(male, "M", "F"),
             "male": male.astype(int),
             "age": age.round(1),
-            "hr_rest": np.clip(rng.normal(76, 11, n) + 4 * ~male, 50, 105).round(1),
+            "hr_rest": np.clip(rng.normal(76, 11, n) + lerp(2.0, 4 * ~male, fx.sex), 50, 105).round(1),
             "rhythm": np.where(af, "af", "sinus"),
             "af": af.astype(int),
             "qrs_ms": qrs.round(1),
@@ -128,35 +167,39 @@ def _subjects(n: int, seed: int) -> pd.DataFrame:
     )
 
 
-def _morphology(s: pd.Series, rng: np.random.Generator) -> ecg.Morphology:
+def _morphology(s: pd.Series, rng: np.random.Generator, fx: IcuEffects) -> ecg.Morphology:
     male = bool(s["male"])
+    st, cd = bool(s["st_change"]), bool(s["conduction"])
     return ecg.Morphology(
-        r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.15)),
+        r_mv=float(rng.lognormal(np.log(lerp(1.175, 1.25 if male else 1.1, fx.sex)), 0.15)),
         qrs_ms=float(s["qrs_ms"]),
-        qtc_s=float(rng.normal(0.405 if male else 0.42, 0.01)),
+        qtc_s=float(rng.normal(lerp(0.4125, 0.405 if male else 0.42, fx.sex), 0.01)),
         pr_s=float(rng.uniform(0.14, 0.19)),
-        t_mv=float(rng.uniform(0.28, 0.42)) * (-0.6 if s["st_change"] else 1.0),
-        st_mv=0.15 if s["st_change"] else 0.0,
-        v_rprime_mv=float(rng.uniform(0.35, 0.55)) if s["v_rprime"] else 0.0,
-        lbbb=0.5 if s["conduction"] else 0.0,
+        t_mv=float(rng.uniform(0.28, 0.42)) * (lerp(1.0, -0.6, fx.st_change) if st else 1.0),
+        st_mv=0.15 * fx.st_change if st else 0.0,
+        v_rprime_mv=float(rng.uniform(0.35, 0.55)) * fx.v_rprime if s["v_rprime"] else 0.0,
+        lbbb=0.5 * fx.conduction if cd else 0.0,
+        septal_q=max(0.0, 1.0 - fx.conduction) if cd else None,
         rotation=ecg.random_rotation(rng, 12),
     )
 
 
-def _courses(s: pd.Series, rng: np.random.Generator, nb: int) -> tuple[np.ndarray, ...]:
+def _courses(s: pd.Series, rng: np.random.Generator, nb: int, fx: IcuEffects) -> tuple[np.ndarray, ...]:
     """Per block: activity index, target heart rate (bpm) and pulse-transit time (ms)."""
     # Activity: a sticky Markov chain over blocks (mean bout ~ 100 s), starting at rest.
     act = np.zeros(nb, dtype=int)
     for b in range(1, nb):
         act[b] = act[b - 1] if rng.random() < 0.9 else rng.integers(len(ACTIVITIES))
     drift = np.cumsum(rng.normal(0, 1.0, nb))
-    hr_block = np.clip(s["hr_rest"] + _ACT_HR[act] + drift - drift.mean(), 45, 115 if s["af"] else _HR_CAP)
+    hr_block = np.clip(s["hr_rest"] + _ACT_HR[act] * fx.activity + drift - drift.mean(), 45,
+                       115 if s["af"] else _HR_CAP)
     # Pulse-transit time: AR(1) across blocks around the subject mean, independent of everything else.
     ar = np.zeros(nb)
     ar[0] = rng.normal(0, 30)
     for b in range(1, nb):
         ar[b] = 0.85 * ar[b - 1] + rng.normal(0, 30 * np.sqrt(1 - 0.85**2))
-    return act, hr_block, np.clip(s["ptt_mean_ms"] + ar, 150, 350)
+    ptt = lerp(PTT_THRESHOLD_MS, s["ptt_mean_ms"] + ar, fx.hypertensive)
+    return act, hr_block, np.clip(ptt, 150, 350)
 
 
 def _alarms(rid: str, r: np.ndarray, onsets: np.ndarray, block_s: float, alarms_per_hour: float,
@@ -213,7 +256,7 @@ def _artefacts(rid: str, duration_s: float, rates: art.ArtefactRates, rng: np.ra
 
 def _blocks(s: pd.Series, onsets: np.ndarray, block_s: float, r: np.ndarray, vt: np.ndarray,
             b_of_beat: np.ndarray, act: np.ndarray, ptt_block: np.ndarray, alarm: np.ndarray,
-            events: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+            events: pd.DataFrame, rng: np.random.Generator, motion: np.ndarray) -> pd.DataFrame:
     """The 10-s block annotations; heart rate from the beats actually generated."""
     nb = onsets.size
     hr_meas = np.full(nb, np.nan)
@@ -238,35 +281,36 @@ def _blocks(s: pd.Series, onsets: np.ndarray, block_s: float, r: np.ndarray, vt:
         "ptt_ms": ptt_block.round(1), "sbp": sbp.round(1),
         "dbp": (0.55 * sbp + 12 + rng.normal(0, 2, nb)).round(1), "hypertensive": (sbp >= 140).astype(int),
         "alarm": alarm, "ecg_artefact": touched(ecg_kinds, ["ECG", "II", "V"]),
-        "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (_ACT_MOTION[act] < 0.2)).astype(int),
+        "ppg_quality": (~touched(["motion", "dropout"], ["PPG"]) & (motion[act] < 0.2)).astype(int),
     })
 
 
 def _plan(s: pd.Series, index: int, seed: int, duration_s: float, block_s: float, alarms_per_hour: float,
-          rates: art.ArtefactRates, leads: tuple[str, ...], v_lead: str) -> IcuPlan:
+          rates: art.ArtefactRates, leads: tuple[str, ...], v_lead: str, fx: IcuEffects) -> IcuPlan:
     """Everything random about one record, drawn in a fixed order from its own generator."""
     rng = rng_for(seed, "icu", index, "plan")
     rid = f"icu{index:04d}"
     onsets = block_edges(duration_s, block_s)
     nb = onsets.size
-    age_n = (s["age"] - 20) / 70
-    act, hr_block, ptt_block = _courses(s, rng, nb)
+    age_n = (s["age"] - 20) / 70 * fx.age
+    act, hr_block, ptt_block = _courses(s, rng, nb, fx)
     # Heart-rate course on a grid with 2 s of pre-roll, then R peaks.
     grid = np.arange(-2.0, duration_s + 1.0, 1 / ecg.GRID_HZ)
     b_of_grid = np.clip((grid // block_s).astype(int), 0, nb - 1)
     hr = ecg.hr_course(
         grid, hr_block[b_of_grid], rng, rsa=0.06 * (1 - 0.75 * age_n), lf=0.03 * (1 - 0.6 * age_n)
     )
-    r = ecg.beat_times(grid, hr, rng, irregularity=0.2 if s["af"] else 0.0)
+    r = ecg.beat_times(grid, hr, rng, irregularity=0.2 * fx.af if s["af"] else 0.0)
     r, vt, alarm, ev, fa = _alarms(rid, r, onsets, block_s, alarms_per_hour, duration_s, rng)
     b_of_beat = np.clip((r // block_s).astype(int), 0, nb - 1)
     ptt = ptt_block[b_of_beat] / 1000 + rng.normal(0, 0.002, r.size)
     mus, mot, more = _artefacts(rid, duration_s, rates, rng)
     events = pd.DataFrame(ev + more, columns=["record_id", "onset", "duration", "kind", "channel"])
-    blocks = _blocks(s, onsets, block_s, r, vt, b_of_beat, act, ptt_block, alarm, events, rng)
+    blocks = _blocks(s, onsets, block_s, r, vt, b_of_beat, act, ptt_block, alarm, events, rng,
+                     _ACT_MOTION * fx.activity)
     attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}
-    return IcuPlan(rid, s["subject_id"], index, seed, duration_s, attrs, _morphology(s, rng), r, vt, ptt,
-                   blocks, events, mus, tuple(map(np.asarray, fa)), mot, leads, v_lead, rates)
+    return IcuPlan(rid, s["subject_id"], index, seed, duration_s, attrs, _morphology(s, rng, fx), r, vt, ptt,
+                   blocks, events, mus, tuple(map(np.asarray, fa)), mot, leads, v_lead, rates, fx)
 
 
 def _vt_waves(p: IcuPlan, rng: np.random.Generator) -> list[ecg.Wave]:
@@ -279,14 +323,15 @@ def _ecg_leads(p: IcuPlan, rr: np.ndarray, n: int, rng: np.random.Generator) -> 
     a = p.attrs
     sup = ~p.vt
     gain = 1 + 0.05 * np.sin(2 * np.pi * 0.25 * p.r + p.index)
-    waves = ecg.beat_waves(
-        p.r[sup], rr[sup], p.morph, rng, p_wave=np.full(sup.sum(), not a["af"]), gain=gain[sup]
-    )
+    # AF removes the P wave; with a smaller AF effect a P wave of amplitude 1 - effect remains.
+    p_wave = np.full(sup.sum(), max(0.0, 1.0 - p.effects.af) if a["af"] else 1.0)
+    waves = ecg.beat_waves(p.r[sup], rr[sup], p.morph, rng, p_wave=p_wave, gain=gain[sup])
     if p.vt.any():
         waves += _vt_waves(p, rng)
     vcg = ecg.render(waves, n, ECG_FS)
     if a["af"]:
-        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * ecg.fibrillatory_waves(n, ECG_FS, rng)[None, :]
+        f_waves = ecg.fibrillatory_waves(n, ECG_FS, rng, amp_mv=0.06 * p.effects.af)
+        vcg += dipole.ATRIAL_F_DIRECTION[:, None] * f_waves[None, :]
     twelve = [x for x in p.leads if x in dipole.LEADS_12 and x not in ("II", p.v_lead)]
     names = ("II", p.v_lead, *twelve)
     return ecg.vcg_to_leads(vcg, names), names
@@ -295,16 +340,16 @@ def _ecg_leads(p: IcuPlan, rr: np.ndarray, n: int, rng: np.random.Generator) -> 
 def _ppg(p: IcuPlan, rr: np.ndarray, act_idx: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """PPG (normalised units): one pulse per beat a PTT after the R peak (VT beats barely perfuse), the
     respiratory baseline, motion at the cadence of the block's activity, motion bursts, white noise."""
-    a = p.attrs
-    age_n = (a["age"] - 20) / 70
-    amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * (1.0 if a["male"] else 0.92), rng) * np.where(
-        p.vt, 0.12, 1.0
-    )
-    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, a["stiffness"], age_n), n, PPG_FS)
+    a, fx = p.attrs, p.effects
+    age_n = (a["age"] - 20) / 70 * fx.age
+    sex_gain = lerp(0.96, 1.0 if a["male"] else 0.92, fx.sex)
+    amp = ppg.pulse_amplitudes(rr, a["ppg_gain"] * sex_gain, rng) * np.where(p.vt, 0.12, 1.0)
+    stiffness = lerp(0.5, a["stiffness"], fx.stiff)
+    pw = ppg.render_ppg(ppg.pulse_waves(p.r + p.ptt_s, amp, rr, stiffness, age_n), n, PPG_FS)
     t_p = np.arange(n) / PPG_FS
     pw += 0.08 * np.sin(2 * np.pi * 0.25 * t_p + rng.uniform(0, 6.3))  # respiratory baseline
     b_p = np.clip((t_p // p.blocks["duration"].iloc[0]).astype(int), 0, len(act_idx) - 1)
-    motion_amp = _ACT_MOTION[act_idx][b_p]
+    motion_amp = (_ACT_MOTION * fx.activity)[act_idx][b_p]
     if motion_amp.any():
         cad = _ACT_CADENCE[act_idx][b_p]
         mot = np.sin(2 * np.pi * np.cumsum(cad) / PPG_FS) + 0.5 * art._lowpass_noise(n, PPG_FS, 3.0, rng)
@@ -319,7 +364,8 @@ def _noisy_ecg(p: IcuPlan, volts: dict, names: tuple[str, ...], act_idx: np.ndar
     flatlines; lead II and the V lead under the monitor's names ``II`` and ``V``."""
     rates = p.rates
     bw_amp, pl_amp = rng.uniform(*rates.baseline_mv), rng.uniform(*rates.powerline_mv)
-    act_emg = np.repeat(_ACT_MUSCLE[act_idx], int(p.blocks["duration"].iloc[0] * ECG_FS))
+    muscle = _ACT_MUSCLE * p.effects.activity
+    act_emg = np.repeat(muscle[act_idx], int(p.blocks["duration"].iloc[0] * ECG_FS))
     act_emg = np.pad(act_emg, (0, max(0, n - act_emg.size)))[:n]
     fa_noise = None
     if len(p.false_alarms[0]):
@@ -395,6 +441,7 @@ def icu_cohort(
     v_lead: str = "V1",
     alarms_per_hour: float = 15.0,
     artefacts: art.ArtefactRates | None = None,
+    effects: IcuEffects | dict[str, float] | None = None,
 ) -> Cohort:
     """Co-recorded ECG (II, V at 500 Hz) + PPG (125 Hz) cohort, one record per subject.
 
@@ -407,6 +454,8 @@ def icu_cohort(
         v_lead: which chest lead the monitor's ``V`` channel is (``V1`` shows the V-only feature best).
         alarms_per_hour: rate of VT-alarm blocks (40 % true VT runs, 60 % artefact false alarms).
         artefacts: artefact rates; ``ArtefactRates()`` by default, ``ArtefactRates.clean()`` for none.
+        effects: the effect size of each label (:class:`IcuEffects`, or a dict of some of its knobs);
+            None keeps every effect at 1.0.
 
     Returns:
         :class:`Cohort` with channels ``II``, ``V``, ``PPG`` (+ the 12 leads), subject table and
@@ -420,12 +469,13 @@ def icu_cohort(
     if v_lead not in {f"V{k}" for k in range(1, 7)}:
         raise ValueError(f"synthetic icu_cohort: v_lead must be one of V1..V6, got {v_lead!r}")
     rates = art.ArtefactRates() if artefacts is None else artefacts
+    fx = IcuEffects.from_mapping(effects)
     leads = ("II", "V") + (dipole.LEADS_12 if twelve_lead else ())
     leads = tuple(dict.fromkeys(leads))
-    subjects = _subjects(n_subjects, seed)
+    subjects = _subjects(n_subjects, seed, fx)
     plans = {}
     for i, s in subjects.iterrows():
-        p = _plan(s, int(i), seed, duration_s, block_s, alarms_per_hour, rates, leads, v_lead)
+        p = _plan(s, int(i), seed, duration_s, block_s, alarms_per_hour, rates, leads, v_lead, fx)
         plans[p.record_id] = p
     subj_ptt = {p.subject_id: p.blocks["ptt_ms"].mean() for p in plans.values()}
     subjects["ptt_ms"] = subjects["subject_id"].map(subj_ptt).round(1)
@@ -448,6 +498,7 @@ def icu_cohort(
         "block_s": block_s,
         "ptt_threshold_ms": PTT_THRESHOLD_MS,
         "activities": ACTIVITIES,
+        "effects": fx.as_dict(),
         "structure": {
             "redundant": ["heart_rate", "af"],
             "ecg_unique": ["conduction", "st_change"],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from physiofm.config import PaperParams, Section
+from physiofm.sections import IcuStores, LeaderboardSection, PsgStores
 
 
 class CohortsShared(Section):
@@ -20,8 +21,37 @@ class StructureStep(Section):
     psg_hours: float = Field(gt=0, le=12)
 
 
+class Calibration(Section):
+    """One cohort's calibration curves (:func:`physiofm.evaluation.calibration.calibrate`): its stores, a
+    reference-only leaderboard, each task's knob, the grid of effect sizes, and ``chosen``: the benchmark's
+    setting of each knob (marked on the curves; tests/test_benchmark.py checks it equals the benchmark's
+    params of the same profile)."""
+
+    data: IcuStores | PsgStores
+    board: LeaderboardSection
+    knobs: dict[str, str] = Field(min_length=1)  # task -> knob
+    levels: list[float] = Field(min_length=2)
+    chosen: dict[str, float] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Calibration:
+        tasks = {t.name for t in self.board.tasks}
+        if set(self.knobs) != tasks:
+            raise ValueError(f"knobs name tasks {sorted(self.knobs)}, the board has {sorted(tasks)}")
+        if min(self.levels) <= 0:
+            raise ValueError("effect sizes of the grid must be > 0 (a log axis)")
+        return self
+
+
+class CalibrationStep(Section):
+    probe_seeds: list[int] = Field(min_length=1)
+    icu: Calibration
+    psg: Calibration
+
+
 class CohortsSteps(Section):
     structure: StructureStep
+    calibration: CalibrationStep
 
 
 class CohortsParams(PaperParams):

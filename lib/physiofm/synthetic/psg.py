@@ -18,6 +18,9 @@ Arousals (3-15 s of alpha/beta, raised EMG and heart rate) fall in about 3 % of 
 an epoch's ``arousal`` label is 1 when an arousal lies in it. Age acts on more than one modality:
 it lowers slow-wave (delta) amplitude and N3 time in the EEG and shrinks heart-rate variability in
 the ECG, so the ``old`` label (age >= 55, the MultiMAE task) is predictable from either.
+
+Difficulty knobs (:class:`PsgEffects`, :mod:`physiofm.synthetic.effects`): one effect size per label, 1.0 by
+default (the description above), 0 removes what the label does to the signals while the label is still drawn.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from scipy import signal
 from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import dipole, ecg
 from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, plan_tables, rng_for
+from physiofm.synthetic.effects import Effects, lerp
 
 SOURCE = "synthetic_psg"
 FS = 200.0
@@ -59,6 +63,31 @@ _EMG = np.array([20.0, 11.0, 8.0, 6.0, 1.5])
 _HR = np.array([8.0, 4.0, 0.0, -3.0, 4.0])
 
 
+@dataclass(frozen=True)
+class PsgEffects(Effects):
+    """Effect size of each label of the PSG cohort (1.0: the original cohort; 0: the label leaves no trace).
+
+    Attributes:
+        stage: every stage signature: the per-stage EEG band amplitudes, chin-EMG tone and heart-rate offsets
+            are pulled towards their mean over the stages (mean + s (stage value - mean)), and spindles,
+            K-complexes, slow and rapid eye movements, blinks and REM twitches are scaled by s.
+        age: every age effect (less slow-wave amplitude and N3 time, smaller HRV) as if the normalised age
+            were s x (age - 20) / 65.
+        arousal: the arousal's alpha / beta burst, EMG rise and heart-rate rise.
+    """
+
+    stage: float = 1.0
+    age: float = 1.0
+    arousal: float = 1.0
+
+
+def _stage_tables(s: float) -> dict[str, np.ndarray]:
+    """The per-stage amplitude tables pulled towards their mean over the stages by the stage knob."""
+    tables = {"bg": _BG, "alpha": _ALPHA, "theta": _THETA, "delta": _DELTA, "beta": _BETA, "emg": _EMG,
+              "hr": _HR}
+    return {k: lerp(np.full(5, v.mean()), v, s) for k, v in tables.items()}
+
+
 @dataclass
 class PsgPlan:
     record_id: str
@@ -71,6 +100,7 @@ class PsgPlan:
     events: pd.DataFrame
     epochs: pd.DataFrame  # annotations
     morph: ecg.Morphology
+    effects: PsgEffects
 
 
 def hypnogram(n_epochs: int, age_norm: float, rng: np.random.Generator) -> np.ndarray:
@@ -123,10 +153,11 @@ def _events_in(stages: np.ndarray, which: list[int], per_min: float, rng: np.ran
     )
 
 
-def _plan(s: pd.Series, index: int, seed: int, n_epochs: int, arousal_fraction: float) -> PsgPlan:
+def _plan(s: pd.Series, index: int, seed: int, n_epochs: int, arousal_fraction: float,
+          fx: PsgEffects) -> PsgPlan:
     rng = rng_for(seed, "psg", index, "plan")
     rid = f"psg{index:04d}"
-    age_n = (s["age"] - 20) / 65
+    age_n = (s["age"] - 20) / 65 * fx.age
     st = hypnogram(n_epochs, age_n, rng)
     dur = n_epochs * EPOCH_S
     # Arousals: one in each of ~3 % of the sleep epochs.
@@ -165,9 +196,9 @@ def _plan(s: pd.Series, index: int, seed: int, n_epochs: int, arousal_fraction: 
     # Heart rate: stage-dependent, raised during arousals; HRV shrinks with age.
     grid = np.arange(-2.0, dur + 1.0, 1 / ecg.GRID_HZ)
     ep_of_grid = np.clip((grid // EPOCH_S).astype(int), 0, n_epochs - 1)
-    target = s["hr_base"] + _HR[st][ep_of_grid]
+    target = s["hr_base"] + _stage_tables(fx.stage)["hr"][st][ep_of_grid]
     for o, d in zip(aro_on, aro_dur, strict=True):
-        target = target + 10 * ((grid >= o) & (grid < o + d))
+        target = target + 10 * fx.arousal * ((grid >= o) & (grid < o + d))
     hr = ecg.hr_course(
         grid, target, rng, rsa=0.10 * (1 - 0.75 * age_n), lf=0.05 * (1 - 0.6 * age_n), smooth_s=4
     )
@@ -197,15 +228,16 @@ def _plan(s: pd.Series, index: int, seed: int, n_epochs: int, arousal_fraction: 
         rotation=ecg.random_rotation(rng, 15),
     )
     attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in s.items()}
-    return PsgPlan(rid, s["subject_id"], index, seed, attrs, st, r, events, epochs, morph)
+    return PsgPlan(rid, s["subject_id"], index, seed, attrs, st, r, events, epochs, morph, fx)
 
 
 def render(p: PsgPlan) -> Recording:
     """The four channels (µV for EEG/EOG/EMG, mV for ECG) of one planned night."""
     rng = rng_for(p.seed, "psg", p.index, "render")
     n = int(p.stages.size * EPOCH_S * FS)
-    st = p.stages
-    age_n = (p.attrs["age"] - 20) / 65
+    st, fx = p.stages, p.effects
+    tab = _stage_tables(fx.stage)
+    age_n = (p.attrs["age"] - 20) / 65 * fx.age
     sm = int(2 * FS)
     ev = p.events
     aro = ev[ev["kind"] == "arousal"]
@@ -214,35 +246,36 @@ def render(p: PsgPlan) -> Recording:
         aro_env[int(o * FS) : int((o + d) * FS)] = 1.0
 
     # EEG
-    delta_amp = _DELTA * np.where(np.arange(5) == 3, 1 - 0.55 * age_n, 1 - 0.3 * age_n)
+    delta_amp = tab["delta"] * np.where(np.arange(5) == 3, 1 - 0.55 * age_n, 1 - 0.3 * age_n)
     low = signal.sosfilt(signal.butter(1, 2.0, fs=FS, output="sos"), rng.standard_normal(n))
     low /= max(low.std(), 1e-12)
     eeg_slow = _envelope(delta_amp[st], n, sm) * _band(n, 0.5, 2.0, rng) + _envelope(
-        _THETA[st], n, sm
+        tab["theta"][st], n, sm
     ) * _band(n, 4.0, 7.0, rng)
     eeg = (
-        _envelope(_BG[st], n, sm) * (0.7 * low + 0.3 * rng.standard_normal(n))
+        _envelope(tab["bg"][st], n, sm) * (0.7 * low + 0.3 * rng.standard_normal(n))
         + eeg_slow
-        + (_envelope(_ALPHA[st], n, sm) + 18 * aro_env) * _band(n, 8.0, 12.0, rng)
-        + (_envelope(_BETA[st], n, sm) + 8 * aro_env) * _band(n, 16.0, 28.0, rng)
+        + (_envelope(tab["alpha"][st], n, sm) + 18 * fx.arousal * aro_env) * _band(n, 8.0, 12.0, rng)
+        + (_envelope(tab["beta"][st], n, sm) + 8 * fx.arousal * aro_env) * _band(n, 16.0, 28.0, rng)
     )
     sp = ev[ev["kind"] == "spindle"]
     t_k = np.arange(-int(0.8 * FS), int(0.8 * FS) + 1) / FS
     for o, d in zip(sp["onset"], sp["duration"], strict=True):
         f = rng.uniform(12, 14)
         i0 = int((o + d / 2) * FS) - t_k.size // 2
-        seg = 35 * np.exp(-0.5 * (t_k / (d / 5)) ** 2) * np.sin(2 * np.pi * f * t_k + rng.uniform(0, 6.3))
+        seg = 35 * fx.stage * np.exp(-0.5 * (t_k / (d / 5)) ** 2) * np.sin(
+            2 * np.pi * f * t_k + rng.uniform(0, 6.3))
         lo, hi = max(i0, 0), min(i0 + t_k.size, n)
         eeg[lo:hi] += seg[lo - i0 : hi - i0]
     kc = np.arange(int(1.2 * FS)) / FS
     k_kernel = -90 * np.exp(-0.5 * ((kc - 0.25) / 0.08) ** 2) + 50 * np.exp(-0.5 * ((kc - 0.6) / 0.15) ** 2)
     kcs = ev[ev["kind"] == "k_complex"]["onset"].to_numpy() + 0.2
-    eeg += _place(n, kcs, k_kernel, rng.uniform(0.7, 1.2, kcs.size), int(0.25 * FS))
+    eeg += _place(n, kcs, k_kernel * fx.stage, rng.uniform(0.7, 1.2, kcs.size), int(0.25 * FS))
 
     # EOG: eye movements plus frontal EEG picked up by the electrode.
     eog = 0.35 * eeg_slow + 4 * rng.standard_normal(n)
     sem = (
-        _envelope(np.where(st == 1, 60.0, 0.0), n, sm)
+        _envelope(np.where(st == 1, 60.0 * fx.stage, 0.0), n, sm)
         * signal.sosfilt(signal.butter(2, 0.4, fs=FS, output="sos"), rng.standard_normal(n))
         * 12
     )
@@ -250,18 +283,18 @@ def render(p: PsgPlan) -> Recording:
     sac_t = np.arange(int(1.5 * FS)) / FS
     saccade = (1 / (1 + np.exp(-(sac_t - 0.05) / 0.008))) * np.exp(-sac_t / 0.6)  # step through AC coupling
     rem_t = ev[ev["kind"] == "rapid_eye_movement"]["onset"].to_numpy()
-    eog += _place(n, rem_t, saccade, rng.choice([-1, 1], rem_t.size) * rng.uniform(80, 200, rem_t.size), 0)
+    eog += _place(n, rem_t, saccade * fx.stage,
+                  rng.choice([-1, 1], rem_t.size) * rng.uniform(80, 200, rem_t.size), 0)
     bl = ev[ev["kind"] == "blink"]["onset"].to_numpy() + 0.15
-    eog += _place(
-        n, bl, np.exp(-0.5 * (np.arange(-60, 61) / FS / 0.06) ** 2), rng.uniform(100, 250, bl.size), 60
-    )
+    blink = np.exp(-0.5 * (np.arange(-60, 61) / FS / 0.06) ** 2) * fx.stage
+    eog += _place(n, bl, blink, rng.uniform(100, 250, bl.size), 60)
 
     # Chin EMG: tone by stage (atonia in REM), twitches in REM, bursts with arousals.
-    emg_amp = _envelope(_EMG[st], n, sm) * (1 + 2.0 * aro_env)
+    emg_amp = _envelope(tab["emg"][st], n, sm) * (1 + 2.0 * fx.arousal * aro_env)
     twitch = _events_in(st, [4], 8.0, rng)
     tw = np.zeros(n)
     for o in twitch:
-        tw[int(o * FS) : int((o + rng.uniform(0.1, 0.3)) * FS)] = 15.0
+        tw[int(o * FS) : int((o + rng.uniform(0.1, 0.3)) * FS)] = 15.0 * fx.stage
     emg = (emg_amp + tw[:n]) * _band(n, 10.0, 90.0, rng) + 0.5 * rng.standard_normal(n)
 
     # ECG (lead II): beats from the planned R peaks.
@@ -278,7 +311,8 @@ def render(p: PsgPlan) -> Recording:
                      dict(p.attrs), p.epochs.copy(), {"r_peaks_s": p.r[(p.r >= 0) & (p.r < n / FS)]})
 
 
-def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction: float = 0.03) -> Cohort:
+def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction: float = 0.03,
+               effects: PsgEffects | dict[str, float] | None = None) -> Cohort:
     """Overnight PSG recordings (one per subject) with 30-s epoch stages and arousals.
 
     Args:
@@ -286,6 +320,8 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
         seed: every array is a deterministic function of it.
         hours: recording length; the sleep-cycle drift is compressed into it (real nights: ~7.7 h).
         arousal_fraction: fraction of epochs holding an arousal.
+        effects: the effect size of each label (:class:`PsgEffects`, or a dict of some of its knobs);
+            None keeps every effect at 1.0.
 
     Returns:
         :class:`Cohort` with channels ``F3-M2``, ``E1-M2``, ``Chin1-Chin2``, ``ECG`` at 200 Hz; subject
@@ -297,6 +333,7 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
         raise ValueError(
             f"synthetic psg_cohort: arousal_fraction must be in [0, 0.5), got {arousal_fraction}"
         )
+    fx = PsgEffects.from_mapping(effects)
     n_epochs = int(hours * 3600 // EPOCH_S)
     if n_epochs < 2:
         raise ValueError(f"synthetic psg_cohort: hours={hours} gives fewer than two 30-s epochs")
@@ -315,7 +352,7 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
     )
     plans = {}
     for i, s in subjects.iterrows():
-        p = _plan(s, int(i), seed, n_epochs, arousal_fraction)
+        p = _plan(s, int(i), seed, n_epochs, arousal_fraction, fx)
         plans[p.record_id] = p
     subjects["n3_fraction"] = [float((p.stages == 3).mean().round(3)) for p in plans.values()]
     records = pd.DataFrame(
@@ -328,6 +365,7 @@ def psg_cohort(n_subjects: int, seed: int, hours: float = 2.0, arousal_fraction:
         "epoch_s": EPOCH_S,
         "stages": STAGES,
         "age_threshold": AGE_THRESHOLD,
+        "effects": fx.as_dict(),
     }
     rs = RecordingSet(SOURCE, records, LazyLoader(plans, render), {"fs": info["fs"]})
     return Cohort(SOURCE, rs, subjects, labels, events, info)

@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 from physiofm import methods
-from physiofm.io import STATE, fresh_dir, mark_done, read_json, write_csv, write_json
+from physiofm.io import STATE, fresh_dir, is_done, mark_done, read_json, write_csv, write_json
 from physiofm.parallel import parallel_map
 from physiofm.runtime import resolve_device
 from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
@@ -178,6 +178,22 @@ def run_dir(out: Path, name: str, seed: int) -> Path:
     return Path(out) / name / f"seed{seed}"
 
 
+def run_fingerprint(name: str, choice: MethodChoice, encoder: EncoderSection | None,
+                    train: TrainSection, data: RunData, seed: int) -> dict[str, Any]:
+    """What a run's result depends on: its name, method and config (asset paths resolved), training
+    settings, seed and data."""
+    config = choice.resolved(data.assets).build_config(encoder)
+    return {"name": name, "method": choice.method, "config": config,
+            "train": train.model_dump(mode="json"), "seed": seed, "data": data.key()}
+
+
+def finished_run(out: Path, name: str, choice: MethodChoice, encoder: EncoderSection | None,
+                 train: TrainSection, data: RunData, seed: int) -> bool:
+    """Whether ``run_dir(out, name, seed)`` holds a finished run of exactly this fingerprint (so another step
+    may read its checkpoints instead of training the same run again)."""
+    return is_done(run_dir(out, name, seed), run_fingerprint(name, choice, encoder, train, data, seed))
+
+
 def pretrain(name: str, choice: MethodChoice, encoder: EncoderSection | None, train: TrainSection,
              data: RunData, out: Path, seed: int, device: str = "cpu") -> TrainResult:
     """Train run ``name`` (``choice``: method and config) with ``seed``; resume or reuse a run of the same
@@ -185,8 +201,7 @@ def pretrain(name: str, choice: MethodChoice, encoder: EncoderSection | None, tr
     dist = init_distributed()  # before the samplers are built, so they shard across ranks
     folder = run_dir(out, name, seed)
     config = choice.resolved(data.assets).build_config(encoder)
-    fingerprint = {"name": name, "method": choice.method, "config": config,
-                   "train": train.model_dump(mode="json"), "seed": seed, "data": data.key()}
+    fingerprint = run_fingerprint(name, choice, encoder, train, data, seed)
     if dist.is_main:
         fresh_dir(folder, fingerprint)
     barrier()

@@ -1,0 +1,97 @@
+"""The benchmark part: every registry method takes one training step on each built-in cohort it fits (the
+ci leaderboards), or the leaderboard lists it with a reason; the params of every profile agree."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from physiofm import methods
+from physiofm.config import load_params, params_path
+from physiofm.evaluation import leaderboard
+
+B = 4
+SHAPES = {"icu": {"ecg_ii": (1, 5000), "ecg_v": (1, 5000), "ppg": (1, 1250)},
+          "synergy": {"ecg_ii": (1, 5000), "ecg_v": (1, 5000), "ppg": (1, 1250)},
+          "ecg12": {"ecg": (12, 2500)},
+          "psg": {"eeg": (1, 3000), "eog": (1, 3000), "emg": (1, 3000), "ecg": (1, 3000)}}
+
+
+def cohort(step: str, board) -> tuple[SimpleNamespace, dict]:
+    """A store stand-in (groups, an index with every task column) and a batch of the cohort's shapes."""
+    g = torch.Generator().manual_seed(0)
+    batch = {k: torch.randn(B, *shape, generator=g) for k, shape in SHAPES[step].items()}
+    cols = {t.target if isinstance(t.target, str) else t.target[0]: t.kind for t in board.tasks}
+    index = pd.DataFrame({c: np.arange(B) % (5 if kind == "multiclass" else 2) for c, kind in cols.items()})
+    batch.update({c: torch.tensor(index[c].to_numpy(), dtype=torch.float32) for c in cols})
+    store = SimpleNamespace(groups=dict.fromkeys(SHAPES[step]), index=index)
+    return SimpleNamespace(stores={"pretrain": store}), batch
+
+
+CI = load_params(params_path("ci", "benchmark"))
+STEPS = ["icu", "synergy", "ecg12", "psg"]
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_every_method_runs_one_step_or_is_listed_with_a_reason(step: str) -> None:
+    board = CI.step(step).board
+    data, batch = cohort(step, board)
+    runs, unavailable = leaderboard.plan(board, data)
+    assert set(runs) | set(unavailable["method"]) >= set(board.methods)
+    assert unavailable["reason"].str.len().gt(0).all()
+    torch.set_num_threads(1)
+    for name, choice in runs.items():
+        torch.manual_seed(0)
+        method = methods.build(choice.method, choice.config)
+        opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=1e-3)
+        method.train()
+        loss = method.loss(batch)
+        assert loss.ndim == 0 and math.isfinite(loss.item()), name
+        loss.backward()
+        opt.step()
+        method.after_step(1, 10)
+        reps = method.embed_inputs(batch, {"all": tuple(board.channels)})
+        assert reps["all"].shape[0] == B and torch.isfinite(reps["all"]).all(), name
+
+
+def test_every_registry_method_has_a_row_on_some_leaderboard() -> None:
+    listed = {e.method for s in STEPS for e in CI.step(s).board.methods.values()} | {"supervised"}
+    missing = sorted(set(methods.names()) - listed)
+    assert not missing, f"registry methods on no leaderboard (add them, or a reason, to params): {missing}"
+
+
+def test_methods_waiting_for_other_issues_are_listed_with_why() -> None:
+    board = CI.step("ecg12").board
+    _, unavailable = leaderboard.plan(board, cohort("ecg12", board)[0])
+    reasons = unavailable.set_index("method")["reason"]
+    assert "vit1d" in reasons["simclr"] and "ecg_pair" in reasons["cl"] and "report bank" in reasons["dbeta"]
+
+
+@pytest.mark.parametrize("profile", ["ci", "demo", "paper"])
+def test_profiles_load_and_agree(profile: str) -> None:
+    bench = load_params(params_path(profile, "benchmark"))
+    cal = load_params(params_path(profile, "cohorts")).steps.calibration
+    icu = bench.steps.icu.data
+    assert icu.pretrain.effects == icu.probe.effects
+    for name in ("icu", "psg"):
+        effects = getattr(bench.steps, name).data.pretrain.effects
+        chosen = getattr(cal, name).chosen
+        both = set(chosen) & set(effects)
+        assert {k: chosen[k] for k in both} == {k: effects[k] for k in both}
+    syn, icu_board = bench.steps.synergy, bench.steps.icu.board
+    assert syn.board.encoder == icu_board.encoder and syn.board.train == icu_board.train
+    for run in (syn.design.pooled_ssl, syn.design.tokens_ssl):  # the ICU step's runs are reused
+        assert syn.board.methods[run] == bench.steps.icu.board.methods[run]
+
+
+def test_the_paper_demos_use_the_calibrated_cohorts() -> None:
+    effects = load_params(params_path("demo", "benchmark")).steps.icu.data.pretrain.effects
+    syneco = load_params(params_path("demo", "syneco")).steps.data
+    assert syneco.pretrain_cohort.effects == syneco.downstream_cohort.effects == effects
+    anyppg = load_params(params_path("demo", "anyppg")).steps.data
+    assert all(s.effects == effects for s in [*anyppg.sources, *anyppg.probe_sets])
