@@ -15,7 +15,10 @@ segment stores, and fits it with :class:`physiofm.training.Trainer`. A run lives
 
 Batches: ``train.sampler`` "shuffle" draws a seeded permutation of the training rows per epoch (sharded over
 processes under torchrun); "cycle" is SyneCo's cycle-based sampler. Validation reads a fixed subset of the
-validation rows (``val_segments`` drawn once with the seed, sorted), the same at every evaluation.
+validation rows (``val_segments`` drawn once with the seed, sorted), the same at every evaluation. A method
+that reads ``<group>_pair`` keys (hybrid_ecg's patient-level positive) gets paired batches
+(:class:`physiofm.sampler.PairedBatches`): each segment with another segment of the same subject from the same
+split, and the subjects' codes under ``subject``.
 
 Under torchrun every process runs this function (``python -m physiofm pretrain``); DDP and the gathered
 contrastive losses (:mod:`physiofm.objectives.gather`) make it train on the global batch.
@@ -39,10 +42,10 @@ from physiofm import methods
 from physiofm.io import fresh_dir, mark_done, read_json, write_csv, write_json
 from physiofm.parallel import parallel_map
 from physiofm.runtime import resolve_device
-from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
+from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches, PairedBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
 from physiofm.splits import read_splits, split_rows
-from physiofm.store import SegmentDataset, SegmentStore, open_stores
+from physiofm.store import PAIR_SUFFIX, SUBJECT_KEY, SegmentDataset, SegmentStore, open_stores
 from physiofm.training.checkpoint import load_checkpoint, load_model_weights
 from physiofm.training.distributed import barrier, epoch_sampler, init_distributed
 from physiofm.training.trainer import TrainConfig, Trainer, TrainResult
@@ -104,9 +107,18 @@ def val_rows(data: RunData, n: int | None, seed: int) -> dict[str, np.ndarray]:
     return {name: np.sort(row[store == i]) for i, name in enumerate(rows)}
 
 
+def batch_keys(inputs: Sequence[str]) -> tuple[list[str], bool]:
+    """(the store groups a method's ``inputs`` read, whether they ask for paired batches): ``<group>_pair``
+    and ``subject`` are made by pairing, not read from a group."""
+    paired = any(k.endswith(PAIR_SUFFIX) for k in inputs)
+    return [k for k in inputs if not k.endswith(PAIR_SUFFIX) and k != SUBJECT_KEY], paired
+
+
 def loaders(data: RunData, groups: Sequence[str], train: TrainSection,
             seed: int) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
-    """(train, validation) batch sources over the train / val splits, reading only ``groups``."""
+    """(train, validation) batch sources over the train / val splits, reading only ``groups`` (a method's
+    inputs: with ``<group>_pair`` keys the batches are paired by subject, see :func:`batch_keys`)."""
+    groups, paired = batch_keys(groups)
     ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups)
     val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups)
     if len(ds) < train.batch_size:
@@ -122,6 +134,9 @@ def loaders(data: RunData, groups: Sequence[str], train: TrainSection,
         batches = EpochBatches(epoch_sampler(ds, shuffle=True, seed=seed), train.batch_size, drop_last=True)
     val_batches = list(EpochBatches(torch.utils.data.SequentialSampler(val), min(train.batch_size, len(val)),
                                     drop_last=True))[:train.val_max_batches]
+    if paired:  # validation partners are drawn once: the same at every evaluation
+        batches = PairedBatches(batches, ds.subject_codes(), seed)
+        val_batches = list(PairedBatches(val_batches, val.subject_codes(), seed))
     return (torch.utils.data.DataLoader(ds, sampler=batches, batch_size=None, num_workers=train.num_workers),
             torch.utils.data.DataLoader(val, sampler=val_batches, batch_size=None))
 
