@@ -136,7 +136,7 @@ class EpochBatches(torch.utils.data.Sampler[list[int]]):
 
 @dataclass(frozen=True)
 class PairedBatch:
-    """One batch: dataset ``positions`` (B,) and, row for row, the position of each one's ``partners`` (B,)."""
+    """One batch: dataset ``positions`` (B,) and, row for row, the position of each one's partner (B,)."""
 
     positions: np.ndarray
     partners: np.ndarray
