@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from physiofm import datasets, methods
 from physiofm.config import Section
@@ -91,9 +91,60 @@ class Net1DSection(Section):
         return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
 
 
-# A new backbone kind (a ViT1D, a MultiMAE tokeniser + transformer) adds its section to this union, with its
+class ViT1DSection(Section):
+    """A :class:`physiofm.models.ViT1D` backbone (hybrid_ecg §3.2): patch ``patch_size`` samples, ``depth``
+    pre-LN blocks of ``width`` (heads = width / 64 unless given), positions for ``signal_length`` samples;
+    the representation is the mean of the tokens, or, with ``embed_dim``, a linear map of it + L2 norm."""
+
+    kind: Literal["vit1d"]
+    in_channels: int = Field(default=12, ge=1)
+    patch_size: int = Field(gt=0)
+    depth: int = Field(gt=0)
+    width: int = Field(gt=0)
+    signal_length: int = Field(default=2500, gt=0)
+    heads: int | None = Field(default=None, gt=0)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> ViT1DSection:
+        if self.patch_size > self.signal_length:
+            raise ValueError(f"patch_size {self.patch_size} exceeds signal_length {self.signal_length}")
+        heads = self.heads or max(1, self.width // 64)
+        if self.width % heads or self.width % 2:
+            raise ValueError(f"width {self.width} must be even and divisible by its {heads} heads")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ResNet1DSection(Section):
+    """A :class:`physiofm.models.ResNet1D` backbone (hybrid_ecg's 1-D ResNet-50: blocks 3 / 4 / 6 / 3, base
+    width 64); features are the time-mean of the last stage (32 x base_width)."""
+
+    kind: Literal["resnet1d"]
+    in_channels: int = Field(default=12, ge=1)
+    blocks: list[int] = Field(default=[3, 4, 6, 3], min_length=1)
+    base_width: int = Field(default=64, gt=0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def _encoder_kind(value: Any) -> str:
+    return value.get("kind", "net1d") if isinstance(value, dict) else getattr(value, "kind", "net1d")
+
+
+# One encoder section per backbone kind of :mod:`physiofm.models.backbones`, told apart by ``kind`` (a section
+# without one is a Net1D). A new kind (a MultiMAE tokeniser + transformer) adds its section here, with its
 # own ``kind`` literal, and registers its builder with :func:`physiofm.models.register_backbone`.
-EncoderSection = Net1DSection
+EncoderSection = Annotated[
+    Annotated[Net1DSection, Tag("net1d")] | Annotated[ViT1DSection, Tag("vit1d")]
+    | Annotated[ResNet1DSection, Tag("resnet1d")],
+    Discriminator(_encoder_kind),
+]
 
 
 # ---------------------------------------------------------------------------------------------- methods
@@ -115,7 +166,8 @@ class MethodChoice(Section):
             raise ValueError(f"{self.method}: unknown setting(s) {unknown}; known: {sorted(known)}")
         return self
 
-    def build_config(self, encoder: Net1DSection | None = None) -> dict[str, Any]:
+    def build_config(self, encoder: Net1DSection | ViT1DSection | ResNet1DSection | None = None
+                     ) -> dict[str, Any]:
         """The dict ``physiofm.methods.build(self.method, ...)`` takes."""
         return {**({"encoder": encoder.spec()} if encoder is not None else {}), **self.config}
 

@@ -1,7 +1,7 @@
 """What every method with one encoder per input channel shares (SyneCo, Stack, SleepFM, SimCLR, BYOL, CLIP).
 
-A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, 1, T)`` (``ecg_ii``, ``ppg``,
-``ecg``...). :class:`ChannelMethod` holds one encoder per channel (weights not shared, SyneCo §2.1), built
+A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, C, T)`` (``ecg_ii``, ``ppg``:
+C = 1; a 12-lead ``ecg`` read by a ViT1D: C = 12). :class:`ChannelMethod` holds one encoder per channel (weights not shared, SyneCo §2.1), built
 from an encoder spec by :func:`physiofm.models.build_encoder`, and gives every such method the same
 frozen embeddings: each present channel's embedding, their concatenation ``concat``, and, for the channel
 sets a task provides, the method's probe representation of just those channels (:meth:`embed_inputs`).
@@ -27,7 +27,7 @@ from physiofm.models import build_encoder
 
 
 def augment(x: torch.Tensor, sigma: float, scale: float, max_mask_fraction: float = 0.0) -> torch.Tensor:
-    """One augmented view of (B, 1, T): ``(x + N(0, sigma^2)) * scale``, then one zeroed span of up to
+    """One augmented view of (B, C, T): ``(x + N(0, sigma^2)) * scale``, then one zeroed span of up to
     ``max_mask_fraction`` of T per row (none when that is 0). Draws from torch's global generator."""
     x = noise_then_scale(x, sigma, scale)
     b, _, t = x.shape
@@ -68,8 +68,9 @@ class ChannelMethod(Method):
         self.encoders = nn.ModuleDict({ch: build_encoder(specs.get(ch, encoder)) for ch in self.inputs})
 
     def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor]:
-        """The (B, 1, T) float32 tensors of the method's channels in ``batch``, on the method's device;
-        ``required``: every channel must be there (pretraining), else those present (maybe none)."""
+        """The (B, C, T) float32 tensors of the method's channels in ``batch``, on the method's device, C the
+        channel encoder's input channels (1 for one lead; 12 for a ViT1D on a 12-lead ECG); ``required``:
+        every channel must be there (pretraining), else those present (maybe none)."""
         out = {}
         for ch in self.inputs:
             if ch not in batch:
@@ -77,8 +78,9 @@ class ChannelMethod(Method):
                     raise KeyError(f"batch has no channel {ch!r} (keys: {sorted(batch)})")
                 continue
             x = batch[ch]
-            if x.ndim != 3 or x.shape[1] != 1:
-                raise ValueError(f"channel {ch!r} must be (B, 1, T), got {tuple(x.shape)}")
+            c = getattr(self.encoders[ch].backbone, "in_channels", 1)
+            if x.ndim != 3 or x.shape[1] != c:
+                raise ValueError(f"channel {ch!r} must be (B, {c}, T), got {tuple(x.shape)}")
             out[ch] = x.to(device=self.device, dtype=torch.float32)
         if not out and required:
             raise KeyError(f"batch holds none of the channels {list(self.inputs)} (keys: {sorted(batch)})")
@@ -88,7 +90,7 @@ class ChannelMethod(Method):
         return out
 
     def encode(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """{channel: (B, 1, T)} -> {channel: (B, D)} for the channels given."""
+        """{channel: (B, C, T)} -> {channel: (B, D)} for the channels given."""
         return {ch: self.encoders[ch](x) for ch, x in inputs.items()}
 
     def represent(self, embeddings: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -165,6 +167,6 @@ class TwoViews(ChannelMethod):
         self.probe_key = "concat"
 
     def augmented(self, inputs: Mapping[str, torch.Tensor], ch: str) -> torch.Tensor:
-        """One augmented view of channel ``ch`` (B, 1, T)."""
+        """One augmented view of channel ``ch`` (B, C, T)."""
         c = self.config
         return augment(inputs[ch], c.noise_sigma, c.amplitude_scale, c.max_mask_fraction)

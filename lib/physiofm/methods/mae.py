@@ -10,27 +10,43 @@ reconstructs the signal, and the loss is the mean absolute error. As in MAE (He 
 Batch keys read: ``cfg.key`` (default ``"ecg"``), a float tensor (B, C, T) in mV (12 x 2,500 at 250 Hz).
 ``embeddings`` gives ``{"embedding": ViT1D(x)}`` (B, D), the mean of the tokens of the unmasked input;
 ``self.encoder`` is the ViT1D the fine-tuning step trains.
+
+The encoder is described as every encoder of the study is: a spec of the backbone registry
+(:func:`physiofm.models.build_backbone`, params :class:`physiofm.sections.ViT1DSection`), here of kind
+``vit1d``, e.g. ``{"kind": "vit1d", "in_channels": 12, "patch_size": 60, "depth": 2, "width": 512,
+"signal_length": 2500}``; a paper's shared ``encoder`` section becomes the config's ``encoder``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
 from physiofm.methods.base import Batch, Method, register
-from physiofm.models import MAEDecoder, ViT1D
+from physiofm.models import MAEDecoder, ViT1D, build_backbone
 from physiofm.objectives.reconstruction import KINDS, masked_reconstruction_loss
+
+# §3.1: 12 leads, 10 s at 250 Hz; §4.1: GL and HL select patch 60, depth 2, width 512
+DEFAULT_VIT = {"kind": "vit1d", "in_channels": 12, "patch_size": 60, "depth": 2, "width": 512,
+               "signal_length": 2500}
+
+
+def vit_spec(encoder: dict[str, Any] | None) -> dict[str, Any]:
+    """A ViT1D backbone spec completed with the paper's defaults (12 leads, 2,500 samples, 60 / 2 / 512)."""
+    spec = {**DEFAULT_VIT, **(encoder or {})}
+    if spec["kind"] != "vit1d":
+        raise ValueError(f"mae / hybrid need a 'vit1d' encoder (masking, patches), got {spec['kind']!r}")
+    if spec.get("embed_dim") is not None:
+        raise ValueError("mae / hybrid read the ViT1D's mean-pooled tokens: its encoder takes no embed_dim")
+    return {k: v for k, v in spec.items() if k != "embed_dim"}
 
 
 @dataclass
 class MAEConfig:
     key: str = "ecg"  # batch key of the (B, C, T) mV input
-    in_channels: int = 12  # §3.1: 12 leads
-    signal_length: int = 2500  # §3.1: 10 s at 250 Hz
-    patch_size: int = 60  # §4.1: GL selects patch 60, depth 2, width 512
-    depth: int = 2
-    width: int = 512
+    encoder: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_VIT))  # a vit1d backbone spec
     mask_ratio: float = 0.75  # [D] MAE's default; the paper gives none
     loss: str = "l1"  # Eq. 1: mean absolute error; "l2" is MAE's own loss
     norm_target: bool = False  # [D] raw mV targets; True standardises each target patch (MAE norm_pix_loss)
@@ -39,11 +55,12 @@ class MAEConfig:
     decoder_heads: int = 4  # [D]
 
     def __post_init__(self) -> None:
+        self.encoder = vit_spec(self.encoder)
         if self.loss not in KINDS:
             raise ValueError(f"{type(self).__name__}.loss must be one of {KINDS}, got {self.loss!r}")
         if not 0.0 < self.mask_ratio < 1.0:
             raise ValueError(f"{type(self).__name__}.mask_ratio must lie in (0, 1), got {self.mask_ratio}")
-        n_tokens = self.signal_length // self.patch_size
+        n_tokens = self.encoder["signal_length"] // self.encoder["patch_size"]
         if int(n_tokens * (1 - self.mask_ratio)) < 1:
             raise ValueError(
                 f"{type(self).__name__}: mask_ratio {self.mask_ratio} keeps none of the {n_tokens} patches"
@@ -70,12 +87,11 @@ class MAE(Method):
         super().__init__()
         self.cfg = cfg
         self.inputs = (cfg.key,)
-        self.encoder = ViT1D(
-            cfg.in_channels, cfg.patch_size, cfg.depth, cfg.width, signal_length=cfg.signal_length
-        )
+        self.encoder: ViT1D = build_backbone(cfg.encoder)
+        self.in_channels = self.encoder.in_channels
         self.decoder = (
             MAEDecoder(
-                cfg.width,
+                self.encoder.width,
                 self.encoder.n_tokens,
                 self.encoder.patch_dim,
                 width=cfg.decoder_width,
@@ -96,13 +112,13 @@ class MAE(Method):
         return masked_reconstruction_loss(pred, target, mask, self.cfg.loss, self.cfg.norm_target)
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        loss = self.reconstruction_loss(signal(batch, self.cfg.key, self.cfg.in_channels))
+        loss = self.reconstruction_loss(signal(batch, self.cfg.key, self.in_channels))
         self.logs = {"recon": float(loss.detach())}
         return loss
 
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
         """``{"embedding": (B, D)}``: mean-pooled tokens of the unmasked input, eval mode, no gradients."""
-        x = signal(batch, self.cfg.key, self.cfg.in_channels)
+        x = signal(batch, self.cfg.key, self.in_channels)
         with self.evaluating():
             return {"embedding": self.encoder(x)}
 

@@ -4,9 +4,10 @@ A spec is a plain dict (a params :class:`physiofm.sections.EncoderSection` dumpe
 
     {"kind": "net1d", "preset": "ecgfounder", "base_filters": 16, ..., "embed_dim": 512}
 
-``kind`` picks a builder registered with :func:`register_backbone` (``net1d`` here; a ViT1D or a MultiMAE
-tokeniser + transformer register theirs the same way); the remaining keys, except ``embed_dim``, are its
-keyword arguments. A backbone maps ``(B, C, T)`` to pooled features ``(B, out_features)``.
+``kind`` picks a builder registered with :func:`register_backbone` (``net1d``, ``vit1d`` (hybrid_ecg's
+12-lead ViT), ``resnet1d`` (its 1-D ResNet-50 baseline); a MultiMAE tokeniser + transformer registers its
+own the same way); the remaining keys, except ``embed_dim``, are its keyword arguments. A backbone maps
+``(B, C, T)`` to pooled features ``(B, out_features)``.
 :func:`build_encoder` puts the optional embedding head on top (:class:`physiofm.models.Encoder`).
 """
 
@@ -19,6 +20,8 @@ from torch import nn
 
 from physiofm.models.encoder import Encoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
+from physiofm.models.resnet1d import RESNET50_BLOCKS, ResNet1D
+from physiofm.models.vit1d import ViT1D
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
 NET1D_PRESETS = {"ecgfounder": ECGFOUNDER_CONFIG, "anyppg": ANYPPG_CONFIG}
@@ -65,3 +68,18 @@ def net1d(preset: str | None = None, **options: Any) -> Net1D:
     if preset is not None and preset not in NET1D_PRESETS:
         raise KeyError(f"unknown Net1D preset {preset!r}; known: {sorted(NET1D_PRESETS)}")
     return Net1D(**{**NET1D_PRESETS.get(preset, {}), **options})
+
+
+@register_backbone("vit1d")
+def vit1d(patch_size: int, depth: int, width: int, in_channels: int = 12, signal_length: int = 2500,
+          heads: int | None = None, mlp_ratio: float = 4.0) -> ViT1D:
+    """:class:`ViT1D` (hybrid_ecg): (B, in_channels, T) -> (B, width) mean-pooled tokens."""
+    return ViT1D(in_channels, patch_size, depth, width, signal_length=signal_length, heads=heads,
+                 mlp_ratio=mlp_ratio)
+
+
+@register_backbone("resnet1d")
+def resnet1d(in_channels: int = 12, blocks: tuple[int, ...] = RESNET50_BLOCKS,
+             base_width: int = 64) -> ResNet1D:
+    """:class:`ResNet1D` (hybrid_ecg's 1-D ResNet-50 with the defaults): (B, C, T) -> (B, 32 base_width)."""
+    return ResNet1D(in_channels, tuple(blocks), base_width)
