@@ -14,6 +14,7 @@ section                     what it configures
                             batches, validation, checkpoints
 :class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
 :class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
+:class:`Ecg12CohortSection`  a built-in 12-lead cohort (:func:`physiofm.synthetic.ecg12_cohort`)
 :data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
                             loaded here (:mod:`physiofm.sources`)
 :class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
@@ -239,6 +240,23 @@ class SyntheticSource(CohortSection):
     note: str = ""
 
 
+class Ecg12CohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.ecg12_cohort`: PTB-XL-like 12-lead records, patients with
+    several records (``records_per_subject`` on average), folds, superclass labels, machine reports."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    records_per_subject: float = Field(default=1.15, ge=1)
+
+
+class SyntheticEcg12Source(Ecg12CohortSection):
+    """A synthetic 12-lead cohort used as one named source."""
+
+    kind: Literal["synthetic_ecg12"]
+    name: Name
+    note: str = ""
+
+
 class RegistrySource(Section):
     """A dataset read by ``physiofm.datasets.load(dataset, data_root / subdir, **options)``; ``name``
     defaults to the dataset's."""
@@ -274,7 +292,8 @@ class UnavailableSource(Section):
     reason: str
 
 
-Source = Annotated[SyntheticSource | RegistrySource | UnavailableSource, Field(discriminator="kind")]
+Source = Annotated[SyntheticSource | SyntheticEcg12Source | RegistrySource | UnavailableSource,
+                   Field(discriminator="kind")]
 
 
 # ------------------------------------------------------------------------------------------------ probe

@@ -1,8 +1,9 @@
 """What every method with one encoder per input channel shares (SyneCo, Stack, SleepFM, SimCLR, BYOL, CLIP).
 
 A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, C, T)`` (``ecg_ii``, ``ppg``:
-C = 1; a 12-lead ``ecg`` read by a ViT1D: C = 12). :class:`ChannelMethod` holds one encoder per channel (weights not shared, SyneCo §2.1), built
-from an encoder spec by :func:`physiofm.models.build_encoder`, and gives every such method the same
+C = 1; a 12-lead ``ecg`` read by a ViT1D: C = 12). :class:`ChannelMethod` holds one encoder per channel
+(weights not shared, SyneCo §2.1), built from an encoder spec by :func:`physiofm.models.build_encoder`,
+and gives every such method the same
 frozen embeddings: each present channel's embedding, their concatenation ``concat``, and, for the channel
 sets a task provides, the method's probe representation of just those channels (:meth:`embed_inputs`).
 
