@@ -16,6 +16,7 @@ from physiofm.training.run import (
     curves,
     load_method,
     pretrain,
+    pretrain_runs,
     pretrain_step,
     run_summary,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "load_method",
     "load_model_weights",
     "pretrain",
+    "pretrain_runs",
     "pretrain_step",
     "run_summary",
     "save_checkpoint",

@@ -230,12 +230,18 @@ def pretrain_step(ctx, names: Sequence[str] | None = None,
     step, shared = ctx.params, ctx.shared
     names = list(names or getattr(step, "methods", None) or shared.methods)
     seeds = list(seeds or getattr(step, "seeds", None) or [shared.seed])
-    data = RunData.open(ctx.input("data"))
-    device = str(resolve_device(shared.runtime.device))
-    runs = [(n, shared.methods[n], shared.encoder, step.train, data, ctx.out, s, device)
-            for n in names for s in seeds]
-    # Runs are independent: on one machine without torchrun, several train at once in worker processes.
+    runs = [(n, shared.methods[n], shared.encoder) for n in names]
+    return pretrain_runs(ctx, runs, step.train, seeds, ctx.input("data"), ctx.out)
+
+
+def pretrain_runs(ctx, runs: Sequence[tuple[str, MethodChoice, EncoderSection | None]], train: TrainSection,
+                  seeds: Sequence[int], data_dir: Path, out: Path) -> dict[str, dict[int, TrainResult]]:
+    """Every ``(name, method choice, encoder)`` run with every seed on the data step at ``data_dir``, into
+    ``out`` (runs whose encoders differ: hybrid_ecg's architecture grid); independent runs train at once in
+    ``ctx.workers`` processes on a CPU without torchrun."""
+    data = RunData.open(data_dir)
+    device = str(resolve_device(ctx.shared.runtime.device))
+    items = [(n, choice, encoder, train, data, out, s, device) for n, choice, encoder in runs for s in seeds]
     workers = 1 if init_distributed().enabled or device != "cpu" else ctx.workers
-    results = parallel_map(pretrain, runs, workers, ctx.worker_threads)
-    done = iter(results)
-    return {n: {s: next(done) for s in seeds} for n in names}
+    done = iter(parallel_map(pretrain, items, workers, ctx.worker_threads))
+    return {n: {s: next(done) for s in seeds} for n, _, _ in runs}
