@@ -39,6 +39,7 @@ PAPERS: dict[str, str] = {
 SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
+    "hybrid_ecg": "physiofm.hybrid_ecg.params:HybridEcgParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
 }
 
