@@ -1,5 +1,5 @@
-"""hybrid_ecg (Song et al., KDD 2025): contrastive (CL), generative (GL) and hybrid (HL) pretraining of a 1-D ViT
-on 12-lead ECG, reproduced on the engine.
+"""hybrid_ecg (Song et al., KDD 2025): contrastive (CL), generative (GL) and hybrid (HL) pretraining of a
+1-D ViT on 12-lead ECG, reproduced on the engine.
 
 The objectives are registry methods (:mod:`physiofm.methods`: ``hybrid`` without reconstruction = CL, ``mae``
 with the L1 loss = GL, ``hybrid`` 1 : 1 : 1 = HL) on the backbone kind ``vit1d``; the paired-record batches of
