@@ -13,6 +13,7 @@ from physiofm.hybrid_ecg.grid import AXES, AXIS_LABELS
 from physiofm.synthetic.dipole import LEADS_12
 
 TASKS = ("MI", "STTC", "CD", "HYP")
+PAPER_GRID = ([60, 125, 250], [2, 4, 8], [256, 512, 1024])
 COLOURS = {"CL": "tab:blue", "GL": "tab:orange", "HL": "tab:green", "SL": "tab:gray"}
 
 
@@ -51,7 +52,8 @@ def loss_curves(curves: pd.DataFrame) -> Figure:
 
 
 def grid_boxes(ours: pd.DataFrame, paper: pd.DataFrame, objective: str,
-               grid_values: Sequence[Sequence[int]], paper_values: Sequence[Sequence[int]] = ([60, 125, 250], [2, 4, 8], [256, 512, 1024])) -> Figure:
+               grid_values: Sequence[Sequence[int]],
+               paper_values: Sequence[Sequence[int]] = PAPER_GRID) -> Figure:
     """Figures 3-4 analogue: LP AUROC per task (rows) grouped by each axis value (columns), for one
     objective; for each axis position the paper's box (Table 8) and ours, whiskers at min and max."""
     fig, axes = plt.subplots(len(TASKS), 3, figsize=(10, 2.1 * len(TASKS) + 0.6), squeeze=False)
@@ -60,7 +62,8 @@ def grid_boxes(ours: pd.DataFrame, paper: pd.DataFrame, objective: str,
             ax = axes[i, j]
             data, pos, colours = [], [], []
             for k in range(3):
-                sources = ((paper, paper_values, "lightgray"), (ours, grid_values, COLOURS.get(objective, "C0")))
+                colour = COLOURS.get(objective, "C0")
+                sources = ((paper, paper_values, "lightgray"), (ours, grid_values, colour))
                 for off, (frame, values, colour) in enumerate(sources):
                     sel = frame[(frame["objective"] == objective.lower()) & (frame["task"] == task)
                                 & (frame[axis] == values[j][k])]["value"]
