@@ -100,7 +100,8 @@ def open_pretrain(data_dir: Path) -> tuple[dict[str, SegmentStore], pd.DataFrame
 
 # ------------------------------------------------------------------------------------------- tables
 def sources_table(p: DataStep, published: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each pretraining source of the paper (Table 6) beside what this profile reads for it."""
+    """(the paper's pretraining sources, Table 6 of the published file ``published``; what this profile
+    reads for them)."""
     paper_names = {"mimic": "MIMIC-IV", "code15": "CODE-15", "biobank": "UK Biobank", "sami": "SaMi-Trop",
                    "ikem": "IKEM"}
     rows = []

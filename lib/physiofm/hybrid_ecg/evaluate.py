@@ -159,6 +159,7 @@ class FinetuneJob:
     rows: Mapping[str, np.ndarray]  # split -> store rows (train, val, test)
     out_dir: Path
     tags: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    predict_train: bool = False  # also score the training rows (the SL ViTs: risk's approximation error)
 
 
 def start_encoder(start: Run | ViT1DSection | ResNet1DSection, seed: int) -> nn.Module:
@@ -194,7 +195,8 @@ def _finetune_job(job: FinetuneJob, p: FinetuneSection, store_name: str, store: 
     rows = {split: {store_name: r} for split, r in job.rows.items()}
     scores, _ = finetune_segments(start_encoder(job.start, job.seed), {store_name: store}, GROUP,
                                   job.columns, rows, train_config(p, job.seed, device), job.out_dir,
-                                  batch_size=p.batch_size, predict_splits=("train", "test"))
+                                  batch_size=p.batch_size,
+                                  predict_splits=("train", "test") if job.predict_train else ("test",))
     y = labels.set_index("row").loc[job.rows["test"], list(job.columns)].to_numpy(float)
     out = task_scores(scores["test"], y, job.columns, names)
     return pd.DataFrame(out).assign(method=job.name, probe="finetune", seed=job.seed,
@@ -229,7 +231,8 @@ def table3_jobs(selected: Mapping[str, Run], resnet: ResNet1DSection, labels: pd
         e = run.encoder
         starts[f"sl_vit_{arch_name((e.patch_size, e.depth, e.width))}"] = e
     starts["sl_resnet50"] = resnet
-    return [FinetuneJob(name, s, start, cols, rows, Path(out) / name / f"seed{s}")
+    return [FinetuneJob(name, s, start, cols, rows, Path(out) / name / f"seed{s}",
+                        predict_train=name.startswith("sl_vit_"))
             for s in seeds for name, start in starts.items()]
 
 

@@ -31,8 +31,20 @@ def published(table: str, path: Path = PUBLISHED) -> pd.DataFrame:
     return load_published_table(path, table)
 
 
+def published_file(path: Path = PUBLISHED) -> dict:
+    """The whole published file as nested dicts (meta, tables, text numbers)."""
+    return yaml.safe_load(Path(path).read_text())
+
+
 def published_meta(path: Path = PUBLISHED) -> dict:
-    return yaml.safe_load(Path(path).read_text())["meta"]
+    return published_file(path)["meta"]
+
+
+def table7() -> pd.DataFrame:
+    """The paper's Table 7 (PTB-XL per task: patients, case ratio, ECGs) for comparison with our split."""
+    t = published("table_7")
+    return t.pivot(index="task", columns="field", values="value").loc[list(TASKS),
+                                                                      ["patients", "samples", "case_ratio"]]
 
 
 def _cell(values: pd.Series, decimals: int = 4) -> str:
@@ -169,6 +181,13 @@ def grid_table(ours: pd.DataFrame) -> pd.DataFrame:
     om["objective"] = om["objective"].str.upper()
     cols = ["objective", "case", "paper configuration", "ours configuration", "paper (Table 8)", "this study"]
     return om[cols].set_index(["objective", "case"])
+
+
+def selection(ours: pd.DataFrame, picks: Mapping[str, Sequence[int]]) -> pd.DataFrame:
+    """Our pick beside the paper's stated pick and the rule (both readings) applied to the paper's Table 8."""
+    paper = G.axis_summary(published_grid_auroc())
+    theirs = {reading: G.select(paper, reading) for reading in ("pooled", "per_task")}
+    return G.selection_table(picks, theirs, {m: m.upper() for m in picks})
 
 
 def best_published_cases() -> pd.DataFrame:
