@@ -68,8 +68,8 @@ def test_downstream_split_holds_out_folds_and_stratified_patients(demo) -> None:
     rng = np.random.default_rng(0)
     n = 600
     patients = rng.integers(0, 400, n)
-    index = pd.DataFrame({"subject_id": [f"p{i}" for i in patients], "record_id": [f"r{i}" for i in range(n)],
-                          "offset_s": 0.0, "strat_fold": (patients % 10) + 1,
+    index = pd.DataFrame({"subject_id": [f"p{i}" for i in patients],
+                          "record_id": [f"r{i}" for i in range(n)], "offset_s": 0.0, "strat_fold": (patients % 10) + 1,
                           **{c: (rng.random(n) < 0.2).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
 
     class Store:  # the part of a SegmentStore that downstream_labels reads
@@ -97,7 +97,8 @@ def test_criteria_is_the_sum_of_eight_metrics() -> None:
 def test_scarcity_training_sets(demo) -> None:
     rng = np.random.default_rng(1)
     n = 900
-    labels = pd.DataFrame({"row": np.arange(n), "split": rng.choice(["train", "val", "test"], n, p=[.8, .1, .1]),
+    split = rng.choice(["train", "val", "test"], n, p=[0.8, 0.1, 0.1])
+    labels = pd.DataFrame({"row": np.arange(n), "split": split,
                            **{c: (rng.random(n) < 0.25).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
     sel = {m: evaluate.Run(m, demo.shared.methods[m], demo.shared.encoder, None) for m in ("cl", "gl", "hl")}
     jobs = evaluate.scarcity_jobs(sel, demo.shared.encoder, labels, demo.shared.tasks, [0], [0.05, 0.01], 400,
