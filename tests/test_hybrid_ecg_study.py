@@ -69,7 +69,8 @@ def test_downstream_split_holds_out_folds_and_stratified_patients(demo) -> None:
     n = 600
     patients = rng.integers(0, 400, n)
     index = pd.DataFrame({"subject_id": [f"p{i}" for i in patients],
-                          "record_id": [f"r{i}" for i in range(n)], "offset_s": 0.0, "strat_fold": (patients % 10) + 1,
+                          "record_id": [f"r{i}" for i in range(n)], "offset_s": 0.0,
+                          "strat_fold": (patients % 10) + 1,
                           **{c: (rng.random(n) < 0.2).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
 
     class Store:  # the part of a SegmentStore that downstream_labels reads
@@ -145,7 +146,8 @@ def test_tables_put_the_papers_numbers_beside_ours_and_judge_the_claims(demo) ->
                 bonus = 0.2 if (setting == "label_fraction" and lv == 0.1 and m == "cl") else 0.0
                 sc += _fake(m, v - 0.05 * k + bonus, setting=setting, level=lv)
     sc = evaluate.with_criteria(results_frame(sc), ("setting", "level"))
-    assert tables.scarcity_table(sc, "case_ratio").loc[("5%", "HL", "published"), ("Criteria", "")] == "6.9496"
+    t4 = tables.scarcity_table(sc, "case_ratio")
+    assert t4.loc[("5%", "HL", "published"), ("Criteria", "")] == "6.9496"
     risk = results_frame([{"method": m, "task": t, "probe": "lr", "metric": c, "seed": 0,
                            "value": v, "error": e} for m, v in (("hl", 0.1), ("cl", 0.2), ("gl", 0.3))
                           for t in ("mi", "sttc", "cd", "hyp") for c in tables.COMPONENTS
