@@ -140,6 +140,28 @@ def test_paired_loaders_give_pairs_of_one_subject(data_dir: Path) -> None:
     assert v1 and all(torch.equal(a, b) for a, b in zip(v1, [b["ppg_pair"] for b in val]))
 
 
+def test_encoder_sections_are_told_apart_by_kind() -> None:
+    """sections.EncoderSection: one section per backbone kind; a section without kind is a Net1D; the spec
+    builds the backbone of the registry."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from physiofm.models import ResNet1D, ViT1D, build_backbone
+    from physiofm.sections import EncoderSection, Net1DSection, ResNet1DSection, ViT1DSection
+
+    adapter = TypeAdapter(EncoderSection)
+    assert isinstance(adapter.validate_python({"base_filters": 8}), Net1DSection)
+    vit = adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 16,
+                                   "signal_length": 500})
+    assert isinstance(vit, ViT1DSection) and isinstance(build_backbone(vit.spec()), ViT1D)
+    res = adapter.validate_python({"kind": "resnet1d", "blocks": [1, 1, 1, 1], "base_width": 4})
+    assert isinstance(res, ResNet1DSection) and build_backbone(res.spec()).out_features == 4 * 8 * 4
+    assert isinstance(build_backbone(res.spec()), ResNet1D)
+    with pytest.raises(ValidationError, match="heads"):
+        adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 24, "heads": 5})
+    with pytest.raises(ValidationError, match="extra"):
+        adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 16, "filters": [8]})
+
+
 def test_sections_reject_inconsistent_settings() -> None:
     with pytest.raises(ValueError, match="cycle_fraction"):
         TrainSection(batch_size=8, max_steps=10, lr=1e-3, weight_decay=0.0, sampler="cycle")

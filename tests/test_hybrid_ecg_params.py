@@ -42,7 +42,7 @@ def test_profile_validates_and_builds_its_objectives(profile: str) -> None:
         if m == "gl":
             assert cfg.loss == "l1"
     g = p.steps.pretrain.grid
-    assert len(G.configs(g)) == (27 if g.design == "full" else 9)
+    assert len(G.configs(g)) == {"full": 27, "latin_square": 9, "diagonal": 3}[g.design]
     assert p.steps.data.preprocess.fs == 250.0 and p.steps.data.preprocess.duration_s == 10.0
     assert not p.steps.data.preprocess.zscore
 

@@ -191,3 +191,20 @@ def test_cycle_sampler_resumes_exactly_from_state_dict():
     assert list(prefetched) == stream[20:21]
     with pytest.raises(ValueError, match="seed"):
         CycleSampler(sources, seed=2).load_state_dict(state)
+
+
+def test_holdout_subjects_draws_a_stratified_share_of_whole_subjects():
+    from physiofm.splits import holdout_subjects
+
+    rng = np.random.default_rng(0)
+    subjects = rng.integers(0, 300, 700)
+    index = pd.DataFrame({"subject_id": [f"s{i}" for i in subjects],
+                          "a": (subjects % 5 == 0).astype(int), "b": (subjects % 7 == 0).astype(int)})
+    held = holdout_subjects(index, 0.2, seed=3, strata=["a", "b"])
+    per_subject = pd.Series(held).groupby(index["subject_id"].to_numpy()).agg(["min", "max"])
+    assert (per_subject["min"] == per_subject["max"]).all()  # whole subjects
+    chosen = per_subject["max"].astype(bool)
+    assert abs(chosen.mean() - 0.2) < 0.01
+    flags = index.groupby("subject_id")[["a"]].max()["a"]
+    assert abs(flags[chosen].mean() - flags.mean()) < 0.03  # stratified by the signature
+    assert np.array_equal(held, holdout_subjects(index, 0.2, seed=3, strata=["a", "b"]))

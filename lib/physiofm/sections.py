@@ -126,7 +126,7 @@ class ResNet1DSection(Section):
 
     kind: Literal["resnet1d"]
     in_channels: int = Field(default=12, ge=1)
-    blocks: list[int] = Field(default=[3, 4, 6, 3], min_length=1)
+    blocks: list[int] = Field(default=[3, 4, 6, 3], min_length=4, max_length=4)  # blocks of the 4 stages
     base_width: int = Field(default=64, gt=0)
     embed_dim: int | None = Field(default=None, gt=0)
 

@@ -6,7 +6,8 @@ objective (CL, GL, HL) is pretrained on every configuration of the design:
 * ``full``: all 27 configurations (81 models), the paper's grid;
 * ``latin_square``: 9 configurations in which every value of every axis occurs three times, iWidth =
   (2 iP + iDepth + 1) mod 3. It holds both configurations the paper selects (case 1, 60 / 2 / 512; case 20,
-  250 / 2 / 1024), so both can be compared with the paper's Tables 8-9.
+  250 / 2 / 1024), so both can be compared with the paper's Tables 8-9;
+* ``diagonal``: the 3 configurations iP = iDepth = iWidth (each value once; the ci profile's smoke test).
 
 Selection (§4.1): "we chose the median AUROC as the primary performance metric and the range between the
 minimum and maximum AUROC as the secondary stability metric", per axis, from box plots of linear-probe AUROC
@@ -68,7 +69,8 @@ def configs(grid: GridSection, design: str | None = None) -> list[Config]:
     for ip, p in enumerate(grid.patch_sizes):
         for idp, d in enumerate(grid.depths):
             for iw, w in enumerate(grid.widths):
-                if design == "full" or iw == (2 * ip + idp + 1) % 3:
+                if (design == "full" or (design == "latin_square" and iw == (2 * ip + idp + 1) % 3)
+                        or (design == "diagonal" and ip == idp == iw)):
                     out.append(Config(ip, idp, iw, p, d, w))
     return out
 

@@ -99,13 +99,14 @@ class DataStep(Section):
 
 # --------------------------------------------------------------------------------------------- pretrain
 class GridSection(Section):
-    """The architecture grid (§3.3 RQ1): every ``patch_sizes`` x ``depths`` x ``widths`` configuration, or a
-    Latin square of them (each value of each axis in three configurations), for each objective."""
+    """The architecture grid (§3.3 RQ1): every ``patch_sizes`` x ``depths`` x ``widths`` configuration, a
+    Latin square of them (each value of each axis in three configurations), or, for quick checks, the
+    diagonal (each value once), for each objective."""
 
     patch_sizes: list[int] = Field(min_length=3, max_length=3)
     depths: list[int] = Field(min_length=3, max_length=3)
     widths: list[int] = Field(min_length=3, max_length=3)
-    design: Literal["full", "latin_square"]
+    design: Literal["full", "latin_square", "diagonal"]
     # App. C, Tables 8-11: configurations that ran out of memory in the paper (case = 9 iP + 3 iD + iW)
     paper_oom: dict[Objective, list[int]]
     skip_paper_oom: bool  # leave them out, as the paper's grid does
