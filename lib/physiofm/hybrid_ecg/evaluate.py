@@ -195,7 +195,7 @@ def _finetune_job(job: FinetuneJob, p: FinetuneSection, store_name: str, store: 
     rows = {split: {store_name: r} for split, r in job.rows.items()}
     scores, _ = finetune_segments(start_encoder(job.start, job.seed), {store_name: store}, GROUP,
                                   job.columns, rows, train_config(p, job.seed, device), job.out_dir,
-                                  batch_size=p.batch_size,
+                                  batch_size=p.batch_size, head_lr=p.head_lr,
                                   predict_splits=("train", "test") if job.predict_train else ("test",))
     y = labels.set_index("row").loc[job.rows["test"], list(job.columns)].to_numpy(float)
     out = task_scores(scores["test"], y, job.columns, names)

@@ -148,7 +148,8 @@ class FinetuneSection(Section):
 
     batch_size: int = Field(gt=1)
     max_steps: int = Field(gt=0)
-    lr: float = Field(gt=0)
+    lr: float = Field(gt=0)  # the encoder's (and the head's unless head_lr is given)
+    head_lr: float | None = Field(default=None, gt=0)
     weight_decay: float = Field(ge=0)
     betas: tuple[float, float]
     warmup_steps: int = Field(ge=0)
