@@ -209,3 +209,20 @@ def test_records_a_loader_left_out_are_counted_in_the_store_funnel(tmp_path, rec
     both = chain("both", [left_out, left_out.subset(np.arange(2)), recordings])
     assert both.info["excluded"] == {"missing_channel": 2, "short_record": 1}
     assert "excluded" not in left_out.subset(np.arange(2)).info and "excluded" not in chain("x", []).info
+
+
+def test_holdout_subjects_draws_a_stratified_share_of_whole_subjects():
+    from physiofm.splits import holdout_subjects
+
+    rng = np.random.default_rng(0)
+    subjects = rng.integers(0, 300, 700)
+    index = pd.DataFrame({"subject_id": [f"s{i}" for i in subjects],
+                          "a": (subjects % 5 == 0).astype(int), "b": (subjects % 7 == 0).astype(int)})
+    held = holdout_subjects(index, 0.2, seed=3, strata=["a", "b"])
+    per_subject = pd.Series(held).groupby(index["subject_id"].to_numpy()).agg(["min", "max"])
+    assert (per_subject["min"] == per_subject["max"]).all()  # whole subjects
+    chosen = per_subject["max"].astype(bool)
+    assert abs(chosen.mean() - 0.2) < 0.01
+    flags = index.groupby("subject_id")[["a"]].max()["a"]
+    assert abs(flags[chosen].mean() - flags.mean()) < 0.03  # stratified by the signature
+    assert np.array_equal(held, holdout_subjects(index, 0.2, seed=3, strata=["a", "b"]))

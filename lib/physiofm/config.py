@@ -40,6 +40,7 @@ SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
     "dbeta": "physiofm.dbeta.params:DBetaParams",
+    "hybrid_ecg": "physiofm.hybrid_ecg.params:HybridEcgParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
     "benchmark": "physiofm.benchmark.params:BenchmarkParams",
 }

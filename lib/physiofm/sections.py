@@ -138,12 +138,54 @@ class ScratchTextSection(Section):
         return self.model_dump()
 
 
+class ViT1DSection(Section):
+    """A :class:`physiofm.models.ViT1D` backbone (hybrid_ecg §3.2): patch ``patch_size`` samples, ``depth``
+    pre-LN blocks of ``width`` (heads = width / 64 unless given), positions for ``signal_length`` samples;
+    the representation is the mean of the tokens, or, with ``embed_dim``, a linear map of it + L2 norm."""
+
+    kind: Literal["vit1d"]
+    in_channels: int = Field(default=12, ge=1)
+    patch_size: int = Field(gt=0)
+    depth: int = Field(gt=0)
+    width: int = Field(gt=0)
+    signal_length: int = Field(default=2500, gt=0)
+    heads: int | None = Field(default=None, gt=0)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> ViT1DSection:
+        if self.patch_size > self.signal_length:
+            raise ValueError(f"patch_size {self.patch_size} exceeds signal_length {self.signal_length}")
+        heads = self.heads or max(1, self.width // 64)
+        if self.width % heads or self.width % 2:
+            raise ValueError(f"width {self.width} must be even and divisible by its {heads} heads")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class T5TextSection(Section):
     """A (Flan-)T5 encoder from a local checkpoint directory (``model_dir``, maybe ``asset:<name>``)."""
 
     kind: Literal["t5_text"]
     model_dir: str
     max_length: int = Field(default=256, ge=2)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ResNet1DSection(Section):
+    """A :class:`physiofm.models.ResNet1D` backbone (hybrid_ecg's 1-D ResNet-50: blocks 3 / 4 / 6 / 3, base
+    width 64); features are the time-mean of the last stage (32 x base_width)."""
+
+    kind: Literal["resnet1d"]
+    in_channels: int = Field(default=12, ge=1)
+    blocks: list[int] = Field(default=[3, 4, 6, 3], min_length=4, max_length=4)  # blocks of the 4 stages
+    base_width: int = Field(default=64, gt=0)
     embed_dim: int | None = Field(default=None, gt=0)
 
     def spec(self) -> dict[str, Any]:
@@ -163,7 +205,9 @@ EncoderSection = Annotated[
     Annotated[Net1DSection, Tag("net1d")]
     | Annotated[ECGConvTransformerSection, Tag("ecg_conv_transformer")]
     | Annotated[ScratchTextSection, Tag("scratch_text")]
-    | Annotated[T5TextSection, Tag("t5_text")],
+    | Annotated[T5TextSection, Tag("t5_text")]
+    | Annotated[ViT1DSection, Tag("vit1d")]
+    | Annotated[ResNet1DSection, Tag("resnet1d")],
     Discriminator(_encoder_kind),
 ]
 

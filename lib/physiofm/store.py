@@ -32,9 +32,15 @@ from tqdm.auto import tqdm
 
 from physiofm.io import fresh_dir, mark_done, write_json, write_npy, write_parquet
 from physiofm.recording import Recording, RecordingSet
+from physiofm.sampler import PairedBatch
 from physiofm.segments import Funnel, Segments, missing_as_nan
 
 Process = Callable[[list[Recording]], Segments]
+
+# Keys of a paired batch (a :class:`~physiofm.sampler.PairedBatch` read by :class:`SegmentDataset`): each
+# group's partner segments under ``<group>_pair`` and the subjects' integer codes under ``subject``.
+PAIR_SUFFIX = "_pair"
+SUBJECT_KEY = "subject"
 
 # Set by SegmentStore.build before the worker pool forks, so workers inherit the (possibly unpicklable)
 # recording set and process function instead of receiving them through pickling.
@@ -339,6 +345,10 @@ class SegmentDataset(torch.utils.data.Dataset):
     :class:`~torch.utils.data.BatchSampler` feeding index lists, ``batch_size=None``), the fast way to stream
     a store. Several stores (AnyPPG: one per pretraining source) appear as one dataset, store after store.
 
+    ``ds[PairedBatch(positions, partners)]`` (:class:`~physiofm.sampler.PairedBatches`) is the batch of
+    ``positions`` plus ``<group>_pair`` (B, C, T), the partners' segments row for row, and ``subject`` (B,)
+    int64, the positions' codes of :meth:`subject_codes`.
+
     Args:
         store: a :class:`SegmentStore` or its directory, or a mapping name -> store.
         indices: the store rows this dataset exposes (e.g. one split); all rows when None. With several
@@ -373,6 +383,12 @@ class SegmentDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
+    def subject_codes(self, column: str = "subject_id") -> np.ndarray:
+        """(N,) int64 code of every position's subject; subjects of different stores never share a code."""
+        keys = np.concatenate([np.char.add(f"{i}/", s.index[column].astype(str).to_numpy()[r].astype(str))
+                               for i, (s, r) in enumerate(zip(self.stores, self.rows))])
+        return np.unique(keys, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
     def source_of(self, positions: np.ndarray) -> np.ndarray:
         """The store name of each dataset position."""
         return np.asarray(self.names)[np.searchsorted(self.offsets, positions, side="right") - 1]
@@ -389,7 +405,15 @@ class SegmentDataset(torch.utils.data.Dataset):
             for g in self.groups:
                 out[g][sel] = data[g]
 
-    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray | PairedBatch) -> dict[str, Any]:
+        if isinstance(i, PairedBatch):
+            item = self[i.positions]
+            partners = self[i.partners]
+            item.update({g + PAIR_SUFFIX: partners[g] for g in self.groups})
+            if not hasattr(self, "_subjects"):
+                self._subjects = self.subject_codes()
+            item[SUBJECT_KEY] = torch.from_numpy(self._subjects[np.asarray(i.positions, dtype=np.int64)])
+            return item
         batched = not np.isscalar(i)
         pos = np.atleast_1d(np.asarray(i, dtype=np.int64))
         shapes = {g: (len(pos), *self.store.groups[g]["shape"]) for g in self.groups}

@@ -19,7 +19,7 @@ from physiofm.evaluation.metrics import (
 )
 from physiofm.evaluation.nested_cv import NestedCVResult, nested_cv
 from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, make_probe, probe_scores
-from physiofm.evaluation.published import load_published, published_vs_ours
+from physiofm.evaluation.published import load_published, load_published_table, published_vs_ours
 from physiofm.evaluation.results import append_results, read_results, results_frame, write_results
 from physiofm.evaluation.retrieval import retrieval_metrics
 from physiofm.evaluation.risk import prediction_errors, risk_decomposition, risk_errors
@@ -51,6 +51,7 @@ __all__ = [
     "hybrid_ecg_criteria",
     "label_fraction_indices",
     "load_published",
+    "load_published_table",
     "low_incidence_indices",
     "low_incidence_sets",
     "mae",

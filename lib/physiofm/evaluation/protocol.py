@@ -160,14 +160,18 @@ def train_subset(y: np.ndarray, seed: int, label_fraction: float | None,
     return None
 
 
-def _scores(probe: str, task: Task, X_tr, y_tr, X_te, y_te, seed: int, probe_kwargs) -> dict[str, float]:
+def _scores(probe: str, task: Task, X_tr, y_tr, X_te, y_te, seed: int, probe_kwargs,
+            val: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float]:
     with warnings.catch_warnings():
         # scikit-learn defaults (lbfgs, max_iter=100) as SyneCo states; on 512-d embeddings lbfgs often stops
         # at that limit, which is the protocol, not a failure. A test split with one class gives NaN AUROC.
         warnings.simplefilter("ignore", ConvergenceWarning)
         warnings.simplefilter("ignore", UndefinedMetricWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-        fit = {"X_train": X_tr, "y_train": y_tr} if probe != "fc" else fc_validation(X_tr, y_tr, task, seed)
+        fit = {"X_train": X_tr, "y_train": y_tr}
+        if probe == "fc":
+            fit = fc_validation(X_tr, y_tr, task, seed) if val is None else {**fit, "X_val": val[0],
+                                                                             "y_val": val[1]}
         kind = "rf_regression" if probe == "rf" and task.kind == "regression" else probe
         return evaluate_probe(probe, X_test=X_te, y_test=y_te, task=task.probe_task, seed=seed, **fit,
                               **probe_kwargs.get(kind, probe_kwargs.get(probe, {})))
@@ -177,12 +181,16 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
                   probes: Sequence[str], seeds: Sequence[int], test_fraction: float, max_segments: int | None,
                   probe_kwargs: Mapping[str, dict], segment_rows: int | None = None,
                   label_fraction: float | None = None, case_ratio: float | None = None,
-                  n_total: int | None = None) -> pd.DataFrame:
+                  n_total: int | None = None, val_split: bool = False) -> pd.DataFrame:
     """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test, note) of one
     representation ``X`` (N, D) of the label table's segments, for every seed; ``X`` may map each seed to
     its own representation (the model pretrained with that seed). A probe that cannot be fitted (one
     class, one subject: :func:`unfittable`, or one class in the training split) gives NaN values and says
-    why in ``note``; a fitted one has an empty note."""
+    why in ``note``; a fitted one has an empty note.
+
+    ``val_split``: the rows whose ``split`` is "val" are the FC head's early-stopping set (hybrid_ecg: a
+    stratified validation share of the training pool) and are left out of every probe's training rows;
+    otherwise the FC head holds out 10 % of the training rows itself (:func:`fc_validation`)."""
     out, made = [], {}
     for seed in seeds:
         Xs = X[seed] if isinstance(X, Mapping) else X
@@ -191,18 +199,28 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
         Xt, y, rows = made[id(Xs)]
         note = unfittable(y, rows, task)
         test = np.zeros(len(rows), bool) if note else holdout_split(rows, y, task, seed, test_fraction)
-        X_tr, y_tr, X_te, y_te = (None,) * 4 if note else label_space(Xt[~test], y[~test], Xt[test],
+        val = np.zeros(len(rows), bool)
+        if val_split and not note:
+            if "split" not in rows or not (rows["split"] == "val").any():
+                raise ValueError(f"task {task.id}: val_split needs rows with split == 'val' in the labels")
+            val = (rows["split"] == "val").to_numpy() & ~test
+        train = ~test & ~val
+        X_tr, y_tr, X_te, y_te = (None,) * 4 if note else label_space(Xt[train], y[train], Xt[test],
                                                                      y[test], task)
         if X_tr is None and not note:  # a training split with one class (tiny ci cohorts)
             note = ONE_CLASS_IN_TRAINING
+        X_va = y_va = None
+        if val.any() and X_tr is not None:
+            _, _, X_va, y_va = label_space(Xt[train], y[train], Xt[val], y[val], task)
         keep = None if X_tr is None else train_subset(y_tr, seed, label_fraction, case_ratio, n_total)
         if keep is not None:
             X_tr, y_tr = X_tr[keep], y_tr[keep]
         metrics = ("auroc", "auprc") if task.kind != "regression" else ("mae", "r2")
         for probe in probes_for(task, probes):
             scores = (dict.fromkeys(metrics, np.nan) if X_tr is None
-                      else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs))
-            n_train = int((~test).sum()) if keep is None else len(keep)
+                      else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs,
+                                   None if X_va is None else (X_va, y_va)))
+            n_train = int(train.sum()) if keep is None else len(keep)
             out += [{"method": method, "task": task.id, "probe": probe, "metric": m, "seed": seed,
                      "value": scores[m], "inputs": task.inputs, "rows": task.rows, "n_train": n_train,
                      "n_test": int(test.sum()), "note": note} for m in metrics]

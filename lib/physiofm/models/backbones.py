@@ -8,6 +8,8 @@ A spec is a plain dict (a params :class:`physiofm.sections.EncoderSection` dumpe
 are its keyword arguments. A backbone maps a batch input to pooled features ``(B, out_features)``:
 
 * ``net1d``: Net1D (SyneCo's ECGFounder, AnyPPG), ``(B, C, T)`` signals;
+* ``vit1d``: hybrid_ecg's 12-lead ViT (:class:`~physiofm.models.ViT1D`), ``(B, C, T)`` -> mean of its tokens;
+* ``resnet1d``: its 1-D ResNet-50 baseline (:class:`~physiofm.models.ResNet1D`);
 * ``ecg_conv_transformer``: D-BETA's ECG encoder, ``(B, 12, T)`` -> its CLS state
   (:class:`~physiofm.models.ecg_conv_transformer.ECGClsFeatures`);
 * ``scratch_text`` / ``t5_text``: a text tower, a list of B texts -> the first token's state
@@ -31,7 +33,9 @@ from torch import nn
 from physiofm.models.ecg_conv_transformer import ECGClsFeatures, ECGEncoderConfig
 from physiofm.models.encoder import Encoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
+from physiofm.models.resnet1d import RESNET50_BLOCKS, ResNet1D
 from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextFeatures
+from physiofm.models.vit1d import ViT1D
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
 NET1D_PRESETS = {"ecgfounder": ECGFOUNDER_CONFIG, "anyppg": ANYPPG_CONFIG}
@@ -98,3 +102,16 @@ def t5_text(model_dir: str, max_length: int = 256) -> TextFeatures:
     """The (Flan-)T5 encoder of the local checkpoint directory ``model_dir`` (nothing is downloaded)."""
     return TextFeatures(T5TextEncoder.from_dir(model_dir, max_length))
 
+@register_backbone("vit1d")
+def vit1d(patch_size: int, depth: int, width: int, in_channels: int = 12, signal_length: int = 2500,
+          heads: int | None = None, mlp_ratio: float = 4.0) -> ViT1D:
+    """:class:`ViT1D` (hybrid_ecg): (B, in_channels, T) -> (B, width) mean-pooled tokens."""
+    return ViT1D(in_channels, patch_size, depth, width, signal_length=signal_length, heads=heads,
+                 mlp_ratio=mlp_ratio)
+
+
+@register_backbone("resnet1d")
+def resnet1d(in_channels: int = 12, blocks: tuple[int, ...] = RESNET50_BLOCKS,
+             base_width: int = 64) -> ResNet1D:
+    """:class:`ResNet1D` (hybrid_ecg's 1-D ResNet-50 with the defaults): (B, C, T) -> (B, 32 base_width)."""
+    return ResNet1D(in_channels, tuple(blocks), base_width)

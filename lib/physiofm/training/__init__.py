@@ -17,6 +17,7 @@ from physiofm.training.run import (
     data_assets,
     load_method,
     pretrain,
+    pretrain_runs,
     pretrain_step,
     run_summary,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "load_method",
     "load_model_weights",
     "pretrain",
+    "pretrain_runs",
     "pretrain_step",
     "run_summary",
     "save_checkpoint",

@@ -17,7 +17,10 @@ not a store group is read from the store index, e.g. report texts), and fits it 
 
 Batches: ``train.sampler`` "shuffle" draws a seeded permutation of the training rows per epoch (sharded over
 processes under torchrun); "cycle" is SyneCo's cycle-based sampler. Validation reads a fixed subset of the
-validation rows (``val_segments`` drawn once with the seed, sorted), the same at every evaluation.
+validation rows (``val_segments`` drawn once with the seed, sorted), the same at every evaluation. A method
+that reads ``<group>_pair`` keys (hybrid_ecg's patient-level positive) gets paired batches
+(:class:`physiofm.sampler.PairedBatches`): each segment with another segment of the same subject from the same
+split, and the subjects' codes under ``subject``.
 
 Under torchrun every process runs this function (``python -m physiofm pretrain``); DDP and the gathered
 contrastive losses (:mod:`physiofm.objectives.gather`) make it train on the global batch.
@@ -41,10 +44,10 @@ from physiofm import methods
 from physiofm.io import STATE, fresh_dir, is_done, mark_done, read_json, write_csv, write_json
 from physiofm.parallel import parallel_map
 from physiofm.runtime import resolve_device
-from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches
+from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches, PairedBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
 from physiofm.splits import read_splits, split_rows
-from physiofm.store import SegmentDataset, SegmentStore, open_stores
+from physiofm.store import PAIR_SUFFIX, SUBJECT_KEY, SegmentDataset, SegmentStore, open_stores
 from physiofm.training.checkpoint import file_sha256, load_checkpoint, load_model_weights
 from physiofm.training.distributed import barrier, epoch_sampler, init_distributed
 from physiofm.training.trainer import TrainConfig, Trainer, TrainResult
@@ -149,11 +152,20 @@ def input_sources(data: RunData, inputs: Sequence[str]) -> tuple[list[str], list
     return groups, columns
 
 
+def batch_keys(inputs: Sequence[str]) -> tuple[list[str], bool]:
+    """(the store groups a method's ``inputs`` read, whether they ask for paired batches): ``<group>_pair``
+    and ``subject`` are made by pairing, not read from a group."""
+    paired = any(k.endswith(PAIR_SUFFIX) for k in inputs)
+    return [k for k in inputs if not k.endswith(PAIR_SUFFIX) and k != SUBJECT_KEY], paired
+
+
 def loaders(data: RunData, inputs: Sequence[str], train: TrainSection,
             seed: int) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
     """(train, validation) batch sources over the train / val splits, reading only the method's ``inputs``
-    (store groups as tensors, index columns as they are: numbers as tensors, strings as lists)."""
-    groups, columns = input_sources(data, inputs)
+    (store groups as tensors, index columns as they are: numbers as tensors, strings as lists; with
+    ``<group>_pair`` keys the batches are paired by subject, see :func:`batch_keys`)."""
+    keys, paired = batch_keys(inputs)
+    groups, columns = input_sources(data, keys)
     ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups, columns=columns)
     val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups,
                          columns=columns)
@@ -170,6 +182,9 @@ def loaders(data: RunData, inputs: Sequence[str], train: TrainSection,
         batches = EpochBatches(epoch_sampler(ds, shuffle=True, seed=seed), train.batch_size, drop_last=True)
     val_batches = list(EpochBatches(torch.utils.data.SequentialSampler(val), min(train.batch_size, len(val)),
                                     drop_last=True))[:train.val_max_batches]
+    if paired:  # validation partners are drawn once: the same at every evaluation
+        batches = PairedBatches(batches, ds.subject_codes(), seed)
+        val_batches = list(PairedBatches(val_batches, val.subject_codes(), seed))
     return (torch.utils.data.DataLoader(ds, sampler=batches, batch_size=None, num_workers=train.num_workers),
             torch.utils.data.DataLoader(val, sampler=val_batches, batch_size=None))
 
@@ -279,12 +294,18 @@ def pretrain_step(ctx, names: Sequence[str] | None = None,
     step, shared = ctx.params, ctx.shared
     names = list(names or getattr(step, "methods", None) or shared.methods)
     seeds = list(seeds or getattr(step, "seeds", None) or [shared.seed])
-    data = RunData.open(ctx.input("data"))
-    device = str(resolve_device(shared.runtime.device))
-    runs = [(n, shared.methods[n], shared.encoder, step.train, data, ctx.out, s, device)
-            for n in names for s in seeds]
-    # Runs are independent: on one machine without torchrun, several train at once in worker processes.
+    runs = [(n, shared.methods[n], shared.encoder) for n in names]
+    return pretrain_runs(ctx, runs, step.train, seeds, ctx.input("data"), ctx.out)
+
+
+def pretrain_runs(ctx, runs: Sequence[tuple[str, MethodChoice, EncoderSection | None]], train: TrainSection,
+                  seeds: Sequence[int], data_dir: Path, out: Path) -> dict[str, dict[int, TrainResult]]:
+    """Every ``(name, method choice, encoder)`` run with every seed on the data step at ``data_dir``, into
+    ``out`` (runs whose encoders differ: hybrid_ecg's architecture grid); independent runs train at once in
+    ``ctx.workers`` processes on a CPU without torchrun."""
+    data = RunData.open(data_dir)
+    device = str(resolve_device(ctx.shared.runtime.device))
+    items = [(n, choice, encoder, train, data, out, s, device) for n, choice, encoder in runs for s in seeds]
     workers = 1 if init_distributed().enabled or device != "cpu" else ctx.workers
-    results = parallel_map(pretrain, runs, workers, ctx.worker_threads)
-    done = iter(results)
-    return {n: {s: next(done) for s in seeds} for n in names}
+    done = iter(parallel_map(pretrain, items, workers, ctx.worker_threads))
+    return {n: {s: next(done) for s in seeds} for n, _, _ in runs}
