@@ -14,6 +14,9 @@ from physiofm.methods import Method
 NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
        "stride": 4,
        "groups_width": 8, "stem_stride": 4, "dropout": 0.0}
+# MultiMAE on 400-sample windows: 4 one-second tokens of 100 samples per modality.
+MAE = {"tokens": 4, "samples_per_token": 100, "width": 16, "depth": 1, "heads": 2, "decoder_heads": 2,
+       "conv_channels": 4, "conv_kernel": 5, "modalities": ["eeg", "eog", "emg", "ecg"]}
 # A tiny config per method (registry name -> config); a method added later adds its entry here.
 TINY = {
     "syneco": {"encoder": {**NET, "embed_dim": 16}},
@@ -23,6 +26,8 @@ TINY = {
     "simclr": {"encoder": {**NET, "embed_dim": 16}},
     "byol": {"encoder": {**NET, "embed_dim": 16}, "hidden": 32, "dim": 8},
     "clip": {"encoder": {**NET, "embed_dim": None}, "projector_hidden": 16, "embed_dim": 8},
+    "multimae": {**MAE},
+    "multimae_drop": {**MAE},
 }
 B = 6
 

@@ -8,7 +8,7 @@ section                     what it configures
 ==========================  ===========================================================================
 :class:`RuntimeSection`     threads and device of every notebook kernel (``shared.runtime``)
 :class:`EncoderSection`     one channel encoder: a backbone of the :mod:`physiofm.models` registry
-                            (``kind``) and an optional linear embedding head
+                            (``kind``: ``net1d`` or ``multimae``) and an optional linear embedding head
 :class:`MethodChoice`       one pretraining run: a method of :mod:`physiofm.methods` and its config
 :class:`TrainSection`       the run loop (:func:`physiofm.training.pretrain`): optimiser, schedule,
                             batches, validation, checkpoints
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from physiofm import datasets, methods
 from physiofm.config import Section
@@ -91,9 +91,54 @@ class Net1DSection(Section):
         return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
 
 
-# A new backbone kind (a ViT1D, a MultiMAE tokeniser + transformer) adds its section to this union, with its
-# own ``kind`` literal, and registers its builder with :func:`physiofm.models.register_backbone`.
-EncoderSection = Net1DSection
+class MultiMAEEncoderSection(Section):
+    """MultiMAE's tokeniser + transformer on one channel (:class:`physiofm.models.multimae.TokenEncoder`):
+    30-s windows as ``tokens`` chunks of ``samples_per_token`` samples, each chunk a token (Conv1d -> max ->
+    Linear -> LayerNorm), sin-cos time embedding, ``depth`` pre-LN layers, LayerNorm, mean over tokens.
+    Defaults are the paper's (Fang et al. §3.2). A multimodal ``multimae`` method reads the same fields as its
+    architecture; the late-fusion contrastive baselines build one such encoder per modality (App F)."""
+
+    kind: Literal["multimae"]
+    tokens: int = Field(default=30, ge=1)
+    samples_per_token: int = Field(default=100, ge=1)
+    width: int = Field(default=512, ge=2)
+    depth: int = Field(default=8, ge=1)
+    heads: int = Field(default=8, ge=1)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    attn_dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    conv_channels: int = Field(default=64, ge=1)
+    conv_kernel: int = Field(default=21, ge=1)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> MultiMAEEncoderSection:
+        if self.width % 2 or self.width % self.heads:
+            raise ValueError(f"width {self.width} must be even and divisible by heads {self.heads}")
+        if self.conv_kernel % 2 == 0:
+            raise ValueError(f"conv_kernel must be odd (same-length padding), got {self.conv_kernel}")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The dict :func:`physiofm.models.build_encoder` takes."""
+        return self.model_dump()
+
+    def architecture(self) -> dict[str, Any]:
+        """The :class:`physiofm.models.MultiMAEConfig` fields (everything but ``kind`` and ``embed_dim``)."""
+        return {k: v for k, v in self.model_dump().items() if k not in ("kind", "embed_dim")}
+
+
+def _encoder_kind(values: Any) -> str:
+    return values.get("kind", "net1d") if isinstance(values, dict) else getattr(values, "kind", "net1d")
+
+
+# One channel encoder of the registry's backbones, chosen by ``kind`` (``net1d`` when absent). A new backbone
+# kind adds its section here, with its own ``kind`` literal, and registers its builder with
+# :func:`physiofm.models.register_backbone`.
+EncoderSection = Annotated[
+    Annotated[Net1DSection, Tag("net1d")] | Annotated[MultiMAEEncoderSection, Tag("multimae")],
+    Discriminator(_encoder_kind),
+]
 
 
 # ---------------------------------------------------------------------------------------------- methods
@@ -115,7 +160,7 @@ class MethodChoice(Section):
             raise ValueError(f"{self.method}: unknown setting(s) {unknown}; known: {sorted(known)}")
         return self
 
-    def build_config(self, encoder: Net1DSection | None = None) -> dict[str, Any]:
+    def build_config(self, encoder: Net1DSection | MultiMAEEncoderSection | None = None) -> dict[str, Any]:
         """The dict ``physiofm.methods.build(self.method, ...)`` takes."""
         return {**({"encoder": encoder.spec()} if encoder is not None else {}), **self.config}
 

@@ -11,7 +11,12 @@ projectors, learnable temperatures, EMA targets) and exposes:
 * ``embed(batch) -> (B, D)``: the representation a probe reads, ``embeddings(batch)[self.probe_key]``;
 * ``embed_inputs(batch, {name: keys}) -> {name: (B, D)}``: that representation from subsets of the inputs
   (the channels a task provides);
-* ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here.
+* ``features(batch) -> (B, D)``: the probe representation with gradients, in the current mode: what a
+  supervised head is trained on when the method's model is fine-tuned or trained from scratch
+  (:mod:`physiofm.evaluation.finetuning`);
+* ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here;
+* ``adjacent``: True when the loss also reads, for every window, the next window of its record under
+  ``"next:<key>"`` (the run loop then batches adjacent pairs, :func:`physiofm.training.run.loaders`).
 
 ``register(name, config_cls)`` adds a builder ``config -> Method``; ``build(name, config)`` accepts a
 ``config_cls`` instance, a dict of its fields (unknown keys are an error) or None for its defaults.
@@ -35,6 +40,7 @@ class Method(nn.Module):
 
     inputs: tuple[str, ...] = ()
     probe_key: str = "embedding"
+    adjacent: bool = False  # batches hold each window's successor under "next:<key>" (SimCLR-style positives)
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,6 +51,10 @@ class Method(nn.Module):
 
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def features(self, batch: Batch) -> torch.Tensor:
+        """(B, D) probe representation with gradients (fine-tuning, training from scratch)."""
+        raise NotImplementedError(f"{type(self).__name__} does not offer trainable features for fine-tuning")
 
     def embed(self, batch: Batch) -> torch.Tensor:
         """(B, D) frozen representation for probes: ``embeddings(batch)[self.probe_key]``."""

@@ -95,6 +95,10 @@ class ChannelMethod(Method):
         """The probe representation of some channels' embeddings; here their concatenation."""
         return concat_present(embeddings, self.channels)
 
+    def features(self, batch: Batch) -> torch.Tensor:
+        """:meth:`represent` of the batch's channels, with gradients (fine-tuning)."""
+        return self.represent(self.encode(self.channel_inputs(batch, required=False)))
+
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Each present channel's embedding (B, D), ``concat`` of them, and :meth:`represent` under
         :attr:`probe_key` when that is another name."""

@@ -4,8 +4,9 @@ A spec is a plain dict (a params :class:`physiofm.sections.EncoderSection` dumpe
 
     {"kind": "net1d", "preset": "ecgfounder", "base_filters": 16, ..., "embed_dim": 512}
 
-``kind`` picks a builder registered with :func:`register_backbone` (``net1d`` here; a ViT1D or a MultiMAE
-tokeniser + transformer register theirs the same way); the remaining keys, except ``embed_dim``, are its
+``kind`` picks a builder registered with :func:`register_backbone` (``net1d``; ``multimae``: MultiMAE's
+tokeniser + transformer on one channel, :class:`physiofm.models.multimae.TokenEncoder`); the remaining keys,
+except ``embed_dim``, are its
 keyword arguments. A backbone maps ``(B, C, T)`` to pooled features ``(B, out_features)``.
 :func:`build_encoder` puts the optional embedding head on top (:class:`physiofm.models.Encoder`).
 """
@@ -18,6 +19,7 @@ from typing import Any
 from torch import nn
 
 from physiofm.models.encoder import Encoder
+from physiofm.models.multimae import MultiMAEConfig, TokenEncoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
@@ -65,3 +67,11 @@ def net1d(preset: str | None = None, **options: Any) -> Net1D:
     if preset is not None and preset not in NET1D_PRESETS:
         raise KeyError(f"unknown Net1D preset {preset!r}; known: {sorted(NET1D_PRESETS)}")
     return Net1D(**{**NET1D_PRESETS.get(preset, {}), **options})
+
+
+@register_backbone("multimae")
+def multimae(**options: Any) -> TokenEncoder:
+    """MultiMAE's per-modality encoder (tokeniser, time embedding, pre-LN layers, LayerNorm, token mean) with
+    the :class:`MultiMAEConfig` architecture fields in ``options`` (MultiMAE App F's late-fusion
+    baselines)."""
+    return TokenEncoder(MultiMAEConfig(modalities=("signal",), **options))

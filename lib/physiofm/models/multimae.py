@@ -157,6 +157,41 @@ def visible_ids(hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return ids_shuffle[:, :k], torch.argsort(ids_shuffle, dim=1)
 
 
+class TokenEncoder(nn.Module):
+    """One channel (B, 1, T*S) -> (B, D): MultiMAE's tokenizer, the sin-cos time embedding, the pre-LN
+    encoder layers, the final LayerNorm and a mean over the T tokens.
+
+    The per-modality encoder of MultiMAE's late-fusion contrastive baselines (App F: "the same architecture"
+    as MultiMAE, one encoder per modality, 512-d mean-pooled outputs). ``cfg.modalities`` is ignored (one
+    channel, so no modality embedding) and so are the decoder fields.
+    """
+
+    def __init__(self, cfg: MultiMAEConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or MultiMAEConfig()
+        self.out_features = cfg.width
+        self.tokenizer = ChunkTokenizer(cfg.samples_per_token, cfg.width, cfg.conv_channels, cfg.conv_kernel)
+        self.register_buffer("pos_embed", sincos_embedding(cfg.tokens, cfg.width), persistent=False)
+        self.blocks = nn.ModuleList(Block(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.dropout, cfg.attn_dropout)
+                                    for _ in range(cfg.depth))
+        self.norm = layer_norm(cfg.width)
+        for mod in self.modules():
+            if isinstance(mod, nn.Linear):
+                nn.init.xavier_uniform_(mod.weight)
+                nn.init.zeros_(mod.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 3 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.ndim != 2 or x.shape[1] != self.cfg.window:
+            raise ValueError(f"TokenEncoder expects (B, 1, {self.cfg.window}) or (B, {self.cfg.window}), "
+                             f"got {tuple(x.shape)}")
+        z = self.tokenizer(x) + self.pos_embed[None]
+        for blk in self.blocks:
+            z, _ = blk(z)
+        return self.norm(z).mean(dim=1)
+
+
 class MultiMAE(nn.Module):
     """Multimodal masked autoencoder over (B, M, T*S) windows; see the module docstring."""
 
