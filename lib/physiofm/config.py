@@ -39,6 +39,7 @@ PAPERS: dict[str, str] = {
 SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
+    "multimae": "physiofm.multimae.params:MultiMAEParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
 }
 

@@ -14,6 +14,7 @@ section                     what it configures
                             batches, validation, checkpoints
 :class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
 :class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
+:class:`PsgCohortSection`   a built-in synthetic PSG cohort (:func:`physiofm.synthetic.psg_cohort`)
 :data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
                             loaded here (:mod:`physiofm.sources`)
 :class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
@@ -228,6 +229,23 @@ class SyntheticSource(CohortSection):
     """A synthetic ICU cohort used as one named source."""
 
     kind: Literal["synthetic_icu"]
+    name: Name
+    note: str = ""
+
+
+class PsgCohortSection(Section):
+    """Arguments of :func:`physiofm.synthetic.psg_cohort` (overnight PSG: EEG, EOG, chin EMG, ECG at 200 Hz)."""
+
+    n_subjects: int = Field(ge=2)
+    seed: int = Field(ge=0)
+    hours: PositiveFloat
+    arousal_fraction: float = Field(default=0.03, ge=0, lt=0.5)
+
+
+class SyntheticPsgSource(PsgCohortSection):
+    """A synthetic PSG cohort used as one named source."""
+
+    kind: Literal["synthetic_psg"]
     name: Name
     note: str = ""
 

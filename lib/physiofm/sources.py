@@ -1,7 +1,8 @@
 """Recordings from a params source: a built-in synthetic cohort, a registry dataset, or several as one.
 
 * :func:`cohort`: the :func:`physiofm.synthetic.icu_cohort` a :class:`~physiofm.sections.CohortSection`
-  describes;
+  describes; :func:`psg`: the :func:`physiofm.synthetic.psg_cohort` of a
+  :class:`~physiofm.sections.PsgCohortSection`;
 * :func:`recordings`: the recording set of a :data:`~physiofm.sections.Source`, renamed to the source's
   name (record and subject ids prefixed with it, so two cohorts drawn with different seeds never share a
   subject in a split);
@@ -21,8 +22,15 @@ import pandas as pd
 
 from physiofm import datasets
 from physiofm.recording import Recording, RecordingSet
-from physiofm.sections import CohortSection, RegistrySource, SyntheticSource, UnavailableSource
-from physiofm.synthetic import ArtefactRates, icu_cohort
+from physiofm.sections import (
+    CohortSection,
+    PsgCohortSection,
+    RegistrySource,
+    SyntheticPsgSource,
+    SyntheticSource,
+    UnavailableSource,
+)
+from physiofm.synthetic import ArtefactRates, icu_cohort, psg_cohort
 
 
 def cohort(c: CohortSection, n_subjects: int | None = None):
@@ -30,6 +38,11 @@ def cohort(c: CohortSection, n_subjects: int | None = None):
     rates = ArtefactRates(mains_hz=float(c.mains_hz), scale=c.artefact_scale)
     return icu_cohort(n_subjects or c.n_subjects, c.seed, duration_s=c.duration_s, v_lead=c.v_lead,
                       alarms_per_hour=c.alarms_per_hour, artefacts=rates)
+
+
+def psg(c: PsgCohortSection):
+    """The :class:`~physiofm.synthetic.Cohort` of a PSG cohort section."""
+    return psg_cohort(c.n_subjects, c.seed, hours=c.hours, arousal_fraction=c.arousal_fraction)
 
 
 def load_dataset(spec: RegistrySource, data_root: Path | None) -> RecordingSet:
@@ -64,11 +77,13 @@ def renamed(recordings: RecordingSet, source: str) -> RecordingSet:
     return RecordingSet(source, table, _Renamed(recordings, source), recordings.info)
 
 
-def recordings(spec: SyntheticSource | RegistrySource | UnavailableSource,
+def recordings(spec: SyntheticSource | SyntheticPsgSource | RegistrySource | UnavailableSource,
                data_root: Path | None = None) -> RecordingSet:
     """The recording set of a source, renamed to ``spec.name``."""
     if spec.kind == "synthetic_icu":
         return renamed(cohort(spec).recordings, spec.name)
+    if spec.kind == "synthetic_psg":
+        return renamed(psg(spec).recordings, spec.name)
     if spec.kind == "registry":
         return renamed(load_dataset(spec, data_root), spec.name)
     raise ValueError(f"source {spec.name!r} is marked unavailable ({spec.reason}); it cannot be read")

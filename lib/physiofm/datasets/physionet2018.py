@@ -178,19 +178,26 @@ def epochs(
     )
 
 
-def arousal_rule_rates(annotations: pd.DataFrame, min_overlap_s: float = 3.0) -> pd.Series:
-    """Share of positive epochs under each rule, from epoch tables with ``arousal_s`` and ``arousal_centre``
-    (one record's annotations or many concatenated); epochs the rule leaves NaN are not counted."""
+def arousal_labels(annotations: pd.DataFrame, rule: str, min_overlap_s: float = 3.0) -> pd.Series:
+    """Each epoch's arousal label (1.0 / 0.0, NaN where not scored) under ``rule``, from the ``arousal_s`` and
+    ``arousal_centre`` columns of epoch tables (one record's annotations or many concatenated)."""
     missing = {"arousal_s", "arousal_centre"} - set(annotations.columns)
     if missing:
         raise ValueError(f"physionet2018: annotations lack column(s) {sorted(missing)}")
-    secs, centre = annotations["arousal_s"], annotations["arousal_centre"]
-    labels = {
-        "any": (secs > 0).where(secs.notna()),
-        f"min_overlap_{min_overlap_s:g}s": (secs >= min_overlap_s - 1e-9).where(secs.notna()),
-        "centre": centre,
-    }
-    rates = {rule: float(y.astype(float).mean()) for rule, y in labels.items()}
+    if rule not in AROUSAL_RULES:
+        raise ValueError(f"physionet2018: arousal_rule must be one of {AROUSAL_RULES}, got {rule!r}")
+    secs = annotations["arousal_s"].astype(float)
+    if rule == "centre":
+        return annotations["arousal_centre"].astype(float).rename("arousal")
+    positive = secs > 0 if rule == "any" else secs >= min_overlap_s - 1e-9
+    return positive.astype(float).where(secs.notna()).rename("arousal")
+
+
+def arousal_rule_rates(annotations: pd.DataFrame, min_overlap_s: float = 3.0) -> pd.Series:
+    """Share of positive epochs under each rule, from epoch tables with ``arousal_s`` and ``arousal_centre``
+    (one record's annotations or many concatenated); epochs the rule leaves NaN are not counted."""
+    names = {"any": "any", "min_overlap": f"min_overlap_{min_overlap_s:g}s", "centre": "centre"}
+    rates = {names[r]: float(arousal_labels(annotations, r, min_overlap_s).mean()) for r in AROUSAL_RULES}
     return pd.Series(rates, name="positive_rate")
 
 

@@ -7,8 +7,9 @@ encoder section and a checkpoint, or None for fresh weights), puts a linear head
 representation (:meth:`physiofm.methods.Method.features`: for MultiMAE the final LayerNorm and the mean over
 tokens), and trains both end to end with (class-weighted) cross-entropy
 (:func:`physiofm.finetune.finetune`) on the rows of the label table's ``train`` split, keeping the weights of
-the lowest loss on its ``val`` split; it scores the ``test`` split. The label table is one row per stored
-segment (:func:`physiofm.evaluation.tasks.label_table`) with a ``split`` column of train / val / test.
+the lowest loss on its ``val`` split (a fixed subset of ``train.val_segments`` windows when set); it scores
+the ``test`` split. The label table is one row per stored segment
+(:func:`physiofm.evaluation.tasks.label_table`) with a ``split`` column of train / val / test.
 
 A run lives in ``out`` (a work folder: a rerun with the same fingerprint returns its results at once, an
 interrupted one resumes) with ``checkpoints/{best,last}.pt``, ``curve.csv`` and ``results.parquet``;
@@ -125,6 +126,9 @@ def finetune_task(name: str, choice: MethodChoice, encoder: EncoderSection | Non
     method = load_method(choice, encoder, checkpoint, seed=seed, device=device).train()
     groups = list(method.inputs)
     (tr_rows, y_tr), (va_rows, y_va), (te_rows, y_te) = parts["train"], parts["val"], parts["test"]
+    if train.val_segments is not None and len(va_rows) > train.val_segments:  # a fixed validation subset
+        pick = np.sort(np.random.default_rng(seed).permutation(len(va_rows))[:train.val_segments])
+        va_rows, y_va = va_rows[pick], y_va[pick]
     n_classes = int(max(y_tr.max(), y_va.max(initial=0), y_te.max(initial=0))) + 1
     def batches(rows: np.ndarray, y: np.ndarray, shuffle: bool) -> torch.utils.data.DataLoader:
         data = TargetDataset(SegmentDataset(store, rows, groups=groups), y)

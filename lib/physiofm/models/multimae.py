@@ -103,9 +103,12 @@ class ChunkTokenizer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n = x.shape
-        chunks = x.reshape(b * (n // self.samples), 1, self.samples)
-        h = self.act(self.conv(chunks)).amax(dim=-1)  # global max-pool over the chunk
-        return self.norm(self.proj(h)).reshape(b, n // self.samples, -1)
+        return self.tokens(x.reshape(b * (n // self.samples), self.samples)).reshape(b, n // self.samples, -1)
+
+    def tokens(self, chunks: torch.Tensor) -> torch.Tensor:
+        """(n, S) chunks -> (n, D) tokens, each chunk on its own."""
+        h = self.act(self.conv(chunks[:, None, :])).amax(dim=-1)  # global max-pool over the chunk
+        return self.norm(self.proj(h))
 
 
 class ModalityDecoder(nn.Module):
@@ -246,13 +249,29 @@ class MultiMAE(nn.Module):
         tokens = tokens + self.pos_embed[None, None] + self.modality_embed[None, :, None]
         return tokens.flatten(1, 2)
 
+    def embed_visible(self, x: torch.Tensor, ids_keep: torch.Tensor) -> torch.Tensor:
+        """(B, M, T*S), visible token ids (B, K) -> (B, K, D): :meth:`embed` of the visible tokens only. Each
+        chunk is tokenised on its own, so the hidden chunks need not be tokenised at all (MAE's saving)."""
+        c = self.cfg
+        chunks = x.reshape(x.shape[0], -1, c.samples_per_token)  # (B, M*T, S), modality-major like tokens
+        kept = torch.gather(chunks, 1, ids_keep[..., None].expand(-1, -1, c.samples_per_token))
+        modality = ids_keep // c.tokens
+        z = kept.new_empty(*ids_keep.shape, c.width)
+        for i, tok in enumerate(self.tokenizers):
+            sel = modality == i
+            if sel.any():
+                z[sel] = tok.tokens(kept[sel])
+        table = (self.pos_embed[None] + self.modality_embed[:, None]).reshape(-1, c.width)  # (M*T, D)
+        return z + table[ids_keep]
+
     def _encode(self, x: torch.Tensor, hidden: torch.Tensor | None):
         self._check(x, hidden)
-        z = self.embed(x)
         ids = None
         if hidden is not None:
             ids = visible_ids(hidden)
-            z = torch.gather(z, 1, ids[0][..., None].expand(-1, -1, z.shape[-1]))
+            z = self.embed_visible(x, ids[0])
+        else:
+            z = self.embed(x)
         attentions, layers = [], []
         for blk in self.blocks:
             z, probs = blk(z)
