@@ -234,7 +234,7 @@ class SyntheticSource(CohortSection):
 
 
 class PsgCohortSection(Section):
-    """Arguments of :func:`physiofm.synthetic.psg_cohort` (overnight PSG: EEG, EOG, chin EMG, ECG at 200 Hz)."""
+    """Arguments of :func:`physiofm.synthetic.psg_cohort` (overnight PSG: EEG, EOG, chin EMG, ECG, 200 Hz)."""
 
     n_subjects: int = Field(ge=2)
     seed: int = Field(ge=0)

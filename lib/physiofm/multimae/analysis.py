@@ -64,7 +64,7 @@ def models(ctx: StepContext, names: Sequence[str]) -> dict[str, torch.nn.Module]
 
 
 def test_windows(store: SegmentStore, labels: pd.DataFrame, n: int, seed: int) -> tuple[dict, pd.DataFrame]:
-    """``n`` test windows of labelled patients (seeded, in store order): arrays per modality and label rows."""
+    """``n`` test windows of labelled patients (seeded, in store order): arrays per modality, label rows."""
     test = labelled_rows(labels)
     test = test[test["split"] == "test"]
     pick = np.sort(np.random.default_rng(seed).permutation(len(test))[:n])
@@ -154,7 +154,8 @@ def rsv_summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, measure), g in table.groupby(["model", "measure"], sort=False):
         last = g[g["layer"] == g["layer"].max()].set_index("modality")["mean"]
-        rows.append({"model": model, "measure": measure, "last layer: dominant modality": last.idxmax().upper(),
+        rows.append({"model": model, "measure": measure,
+                     "last layer: dominant modality": last.idxmax().upper(),
                      "last layer: its mean": float(last.max()),
                      "max |mean - 1/4| over layers": float((g["mean"] - 0.25).abs().max())})
     return pd.DataFrame(rows).set_index(["model", "measure"])
@@ -173,7 +174,8 @@ def tsne_points(probing_dir: Path, labels: pd.DataFrame, methods: Sequence[str],
     for m in methods:
         X = next(iter(emb[m].values()))["in:all"][pick]
         X = (X - X.mean(0)) / (X.std(0) + 1e-6)
-        xy = TSNE(2, perplexity=min(perplexity, (len(X) - 1) / 3), init="pca", random_state=seed).fit_transform(X)
+        tsne = TSNE(2, perplexity=min(perplexity, (len(X) - 1) / 3), init="pca", random_state=seed)
+        xy = tsne.fit_transform(X)
         parts.append(pd.DataFrame({"method": m, "x": xy[:, 0], "y": xy[:, 1],
                                    "stage": rows["stage"].to_numpy()[pick],
                                    "age 55 or over": rows["old"].to_numpy()[pick].astype(int)}))
@@ -181,8 +183,8 @@ def tsne_points(probing_dir: Path, labels: pd.DataFrame, methods: Sequence[str],
 
 
 def stage_separation(points: pd.DataFrame, k: int = 10) -> pd.Series:
-    """Per method, the share of each point's ``k`` nearest t-SNE neighbours that share its sleep stage (chance:
-    the stage mix), a number on how well the map separates the stages."""
+    """Per method, the share of each point's ``k`` nearest t-SNE neighbours that share its sleep stage
+    (chance: the stage mix), a number on how well the map separates the stages."""
     from sklearn.neighbors import NearestNeighbors
 
     out = {}

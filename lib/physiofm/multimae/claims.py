@@ -55,8 +55,9 @@ def paper_cells(published_file: Path) -> Cells:
     return Cells(lookup)
 
 
-def _verdict(parts: list[bool]) -> str:
-    if any(p is None or (isinstance(p, float) and np.isnan(p)) for p in parts):
+def _verdict(parts: list[bool], numbers: list[float] = ()) -> str:
+    """"holds" when every part holds, "partly" when some do; "not testable" when a number is missing."""
+    if any(np.isnan(x) for x in numbers):
         return "not testable"
     return "holds" if all(parts) else ("partly" if any(parts) else "does not hold")
 
@@ -75,20 +76,23 @@ def claims_1_to_5(c: Cells) -> list[dict]:
     scratch = c.ba("table_1", "scratch_all", "aggregate")
     rows.append({"claim": 1, "numbers": f"MAE + drop {_f(drop)}; best unimodal ({best[4:].upper()}) "
                  f"{_f(uni[best])}; scratch all {_f(scratch)}",
-                 "verdict": _verdict([drop > uni[best], drop > scratch])})
+                 "verdict": _verdict([drop > uni[best], drop > scratch], [drop, uni[best], scratch])})
     # 2. The best pretrained unimodal model differs by task: EEG sleep, ECG age, EOG arousal.
     expected = {"sleep": "eeg", "age": "ecg", "arousal": "eog"}
-    found, parts = {}, []
+    found, parts, used = {}, [], []
     for task, want in expected.items():
         scores = {m[4:]: c.ba("table_1", m, task) for m in UNIMODAL}
         found[task] = max(scores, key=lambda k: -np.inf if np.isnan(scores[k]) else scores[k])
         parts.append(found[task] == want)
+        used += list(scores.values())
     rows.append({"claim": 2, "numbers": "; ".join(f"{t}: {m.upper()}" for t, m in found.items()),
-                 "verdict": _verdict(parts)})
+                 "verdict": _verdict(parts, used)})
     # 3. Modality drop beats MultiMAE only on the three tasks and the aggregate.
-    diffs = {t: c.ba("table_2", "multimae_drop", t) - c.ba("table_2", "multimae", t) for t in (*TASKS, "aggregate")}
-    rows.append({"claim": 3, "numbers": "drop - only: " + ", ".join(f"{t} {d:+.3f}" for t, d in diffs.items()),
-                 "verdict": _verdict([d > 0 for d in diffs.values()])})
+    diffs = {t: c.ba("table_2", "multimae_drop", t) - c.ba("table_2", "multimae", t)
+             for t in (*TASKS, "aggregate")}
+    shown = ", ".join(f"{t} {d:+.3f}" for t, d in diffs.items())
+    rows.append({"claim": 3, "numbers": "drop - only: " + shown,
+                 "verdict": _verdict([d > 0 for d in diffs.values()], list(diffs.values()))})
     # 4. SimCLR below MultiMAE on every task; CLIP-style best on arousal; MAE + drop best aggregate.
     runs = ["sleepfm_loo", "sleepfm_pair", "simclr", "multimae", "multimae_drop"]
     simclr = [c.ba("table_2", "simclr", t) < c.ba("table_2", "multimae", t) for t in TASKS]
@@ -97,18 +101,21 @@ def claims_1_to_5(c: Cells) -> list[dict]:
     best_arousal = max(arousal, key=lambda m: -np.inf if np.isnan(arousal[m]) else arousal[m])
     best_agg = max(agg, key=lambda m: -np.inf if np.isnan(agg[m]) else agg[m])
     rows.append({"claim": 4, "numbers": f"SimCLR < MultiMAE on {sum(simclr)}/3 tasks; best arousal "
-                 f"{best_arousal} ({_f(arousal[best_arousal])}); best aggregate {best_agg} ({_f(agg[best_agg])})",
+                 f"{best_arousal} ({_f(arousal[best_arousal])}); best aggregate {best_agg} "
+                 f"({_f(agg[best_agg])})",
                  "verdict": _verdict([all(simclr), best_arousal.startswith("sleepfm"),
-                                      best_agg == "multimae_drop"])})
+                                      best_agg == "multimae_drop"], [*arousal.values(), *agg.values()])})
     # 5. The multimodal advantage (MAE + drop over the best unimodal model) is larger with 25 patients and
     # smaller with full fine-tuning than with the linear probe on 500.
     adv = {}
     for table in ("table_3", "table_1", "table_4"):
         u = [c.ba(table, m, "aggregate") for m in UNIMODAL]
-        adv[table] = c.ba(table, "multimae_drop", "aggregate") - np.nanmax(u) if not np.all(np.isnan(u)) else np.nan
+        best = np.nan if np.all(np.isnan(u)) else np.nanmax(u)
+        adv[table] = c.ba(table, "multimae_drop", "aggregate") - best
     rows.append({"claim": 5, "numbers": f"advantage in aggregate: few patients {adv['table_3']:+.3f}, "
                  f"linear probe {adv['table_1']:+.3f}, fine-tuning {adv['table_4']:+.3f}",
-                 "verdict": _verdict([adv["table_3"] > adv["table_1"], adv["table_4"] < adv["table_1"]])})
+                 "verdict": _verdict([adv["table_3"] > adv["table_1"], adv["table_4"] < adv["table_1"]],
+                                     list(adv.values()))})
     return rows
 
 
@@ -119,11 +126,12 @@ def claim_6(rollout: pd.DataFrame) -> dict:
              s["most attended modality"] in ("EEG", "EOG"),
              min(m["cross-modal mass"], d["cross-modal mass"]) > s["cross-modal mass"],
              min(m["temporal alignment"], d["temporal alignment"]) > max(1.0, s["temporal alignment"])]
-    nums = (f"vertical bands: scratch {s['vertical bands']:.2f}, MAE {m['vertical bands']:.2f}, + drop "
-            f"{d['vertical bands']:.2f}; scratch attends most to {s['most attended modality']}; cross-modal mass "
-            f"{s['cross-modal mass']:.2f} / {m['cross-modal mass']:.2f} / {d['cross-modal mass']:.2f}; temporal "
-            f"alignment {s['temporal alignment']:.2f} / {m['temporal alignment']:.2f} / "
-            f"{d['temporal alignment']:.2f}")
+    def three(col: str) -> str:
+        return " / ".join(f"{x[col]:.2f}" for x in (s, m, d))
+
+    nums = (f"scratch / MAE only / + drop: vertical bands {three('vertical bands')}; cross-modal mass "
+            f"{three('cross-modal mass')}; temporal alignment {three('temporal alignment')}; scratch attends "
+            f"most to {s['most attended modality']}")
     return {"claim": 6, "numbers": nums, "verdict": _verdict(parts)}
 
 
@@ -138,18 +146,17 @@ def claim_7(rsv: pd.DataFrame, tolerance: float) -> dict:
     parts = [share["scratch"]["last layer: dominant modality"] == "EEG",
              share["multimae"]["last layer: dominant modality"] == "EMG",
              share["multimae_drop"]["max |mean - 1/4| over layers"] < tolerance]
-    nums = ("last-layer dominant modality (SV share / softmax RSV): scratch "
-            f"{share['scratch']['last layer: dominant modality']} / {soft['scratch']['last layer: dominant modality']},"
-            f" MAE {share['multimae']['last layer: dominant modality']} / "
-            f"{soft['multimae']['last layer: dominant modality']}; + drop max |share - 1/4| "
-            f"{share['multimae_drop']['max |mean - 1/4| over layers']:.3f}, max |softmax RSV - 1/4| "
-            f"{soft['multimae_drop']['max |mean - 1/4| over layers']:.4f}")
+    dom, dev = "last layer: dominant modality", "max |mean - 1/4| over layers"
+    nums = (f"last-layer dominant modality (SV share / softmax RSV): scratch {share['scratch'][dom]} / "
+            f"{soft['scratch'][dom]}, MAE only {share['multimae'][dom]} / {soft['multimae'][dom]}; + drop: "
+            f"max |share - 1/4| {share['multimae_drop'][dev]:.3f}, max |softmax RSV - 1/4| "
+            f"{soft['multimae_drop'][dev]:.4f}")
     return {"claim": 7, "numbers": nums, "verdict": _verdict(parts)}
 
 
 STATEMENTS = {
-    1: "MultiMAE + drop has a higher aggregate than every pretrained unimodal model and the multimodal scratch "
-       "model (Table 1)",
+    1: "MultiMAE + drop has a higher aggregate than every pretrained unimodal model and the multimodal "
+       "scratch model (Table 1)",
     2: "The best pretrained unimodal modality differs by task: EEG for sleep, ECG for age, EOG for arousal "
        "(Table 1)",
     3: "Input modality drop beats MultiMAE only on all three tasks and the aggregate (Table 2)",
@@ -159,15 +166,16 @@ STATEMENTS = {
        "(Table 4)",
     6: "Rollout: the scratch model shows vertical EEG/EOG bands; MAE models attend cross-modally and "
        "time-aligned (Fig 2A-C)",
-    7: "RSV: the scratch model turns EEG-dominant in later layers, MAE only EMG-dominant, MAE + drop stays near "
-       "1/4 (Fig 2D-F)",
+    7: "RSV: the scratch model turns EEG-dominant in later layers, MAE only EMG-dominant, MAE + drop stays "
+       "near 1/4 (Fig 2D-F)",
 }
 
 
 def claims_table(results: pd.DataFrame, rollout: pd.DataFrame | None, rsv: pd.DataFrame | None,
                  published_file: Path, large: int, small: int, finetune_patients: int,
                  tolerance: float) -> pd.DataFrame:
-    """One row per claim: the statement, the paper's numbers and verdict (claims 1-5), ours and our verdict."""
+    """One row per claim: the statement, the paper's numbers and verdict (claims 1-5), ours and our
+    verdict."""
     paper = {r["claim"]: r for r in claims_1_to_5(paper_cells(published_file))}
     ours = {r["claim"]: r for r in claims_1_to_5(our_cells(results, large, small, finetune_patients))}
     if rollout is not None:

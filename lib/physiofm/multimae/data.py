@@ -66,7 +66,8 @@ def build(p: DataStep, seed: int, out: Path, data_root: Path | None = None,
     rates = arousal_rates(p, labels)
     used = str(rates.index[rates["used"]][0])
     rule = "min_overlap" if used.startswith("min_overlap") else used
-    labels["arousal"] = arousal_labels(labels, rule, p.arousal_min_overlap_s).where(labels["stage_code"].notna())
+    scored = labels["stage_code"].notna()
+    labels["arousal"] = arousal_labels(labels, rule, p.arousal_min_overlap_s).where(scored)
     write_parquet(labels, Path(out) / "labels.parquet")
     write_info(out, p, labels, rates)
     return store
@@ -129,7 +130,7 @@ def arousal_rates(p: DataStep, labels: pd.DataFrame) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- tables
 def split_summary(labels: pd.DataFrame) -> pd.DataFrame:
-    """Patients, windows and hours per split (labelled and unlabelled patients apart), and the label shares."""
+    """Patients, windows and hours per split (labelled and unlabelled patients apart), and label shares."""
     rows = []
     for split in ("train", "val", "test"):
         for labelled in (True, False):
@@ -149,7 +150,8 @@ def stage_counts(labels: pd.DataFrame) -> pd.DataFrame:
     """Windows per sleep stage and split (labelled windows)."""
     scored = labels[labels["stage_code"].notna()]
     counts = scored.groupby(["split", "stage"]).size().unstack("stage").fillna(0).astype(int)
-    return counts[[s for s in ("W", "N1", "N2", "N3", "REM") if s in counts]].reindex(["train", "val", "test"])
+    stages = [s for s in ("W", "N1", "N2", "N3", "REM") if s in counts]
+    return counts[stages].reindex(["train", "val", "test"])
 
 
 def write_info(out: Path, p: DataStep, labels: pd.DataFrame, rates: pd.DataFrame) -> dict:
@@ -184,3 +186,15 @@ def example_windows(store: SegmentStore, labels: pd.DataFrame, n: int,
     rows = scored.loc[chosen]
     return store.read(rows["row"].to_numpy()), rows.reset_index(drop=True)
 
+
+
+def glue_arousal(data_dir: Path) -> None:
+    """Hand the arousal rule in use and every rule's positive rate to the book (``myst_nb.glue`` keys
+    ``arousal_rule``, ``arousal_rate`` and ``arousal_rate_<rule>``, rates as percentages)."""
+    from myst_nb import glue
+
+    info, rates = read_info(data_dir), read_rates(data_dir)
+    glue("arousal_rule", info["arousal_rule"], display=False)
+    glue("arousal_rate", f"{100 * info['arousal_rate']:.2f} %", display=False)
+    for rule, rate in rates["positive rate"].items():
+        glue(f"arousal_rate_{rule.split('_')[0]}", f"{100 * rate:.2f} %", display=False)

@@ -4,7 +4,8 @@
   (:func:`physiofm.embeddings.embed_runs`, cached by checkpoint); the probe protocol
   (:func:`physiofm.evaluation.protocol.holdout_probe`) trains a linear head with class-weighted cross-entropy
   on ``patients`` training patients, stops it on the validation patients and scores the test patients.
-* Scratch models (Table 1) and full fine-tuning (Table 4): :func:`physiofm.evaluation.finetuning.finetune_task`.
+* Scratch models (Table 1) and full fine-tuning (Table 4):
+  :func:`physiofm.evaluation.finetuning.finetune_task`.
 * The mask-probability sweep (Fig 3): pretraining runs with other mask ratios (:func:`physiofm.training.run.
   pretrain`), each scored on sleep staging of the validation patients.
 
@@ -75,8 +76,9 @@ def probe_kwargs(head, probe: str, class_weighted: bool) -> dict[str, dict]:
     """Constructor options of the linear probe: the FC head's training settings, or scikit-learn's logistic
     regression; both class-weighted (w_c = n / (C n_c)) when asked."""
     if probe == "fc":
-        return {"fc": {"class_weighted": class_weighted, "max_epochs": head.max_epochs, "patience": head.patience,
-                       "lr": head.lr, "batch_size": head.batch_size, "weight_decay": head.weight_decay}}
+        return {"fc": {"class_weighted": class_weighted, "max_epochs": head.max_epochs,
+                       "patience": head.patience, "lr": head.lr, "batch_size": head.batch_size,
+                       "weight_decay": head.weight_decay}}
     return {"lr": {"class_weighted": class_weighted}}
 
 
@@ -127,7 +129,7 @@ def finetune_jobs(ctx: StepContext, labels: pd.DataFrame) -> list[tuple]:
     store = data.open_store(ctx.input("data"))
     runs = seed_runs(p.seeds, ctx.step_params("pretrain").seeds)
     base = shared.methods["multimae"].config
-    models = [(scratch_name(m), MethodChoice(method="multimae", config={**base, "modalities": scratch_inputs(m)}),
+    models = [(scratch_name(m), scratch_choice_of(base, m),
                None, "scratch") for m in p.scratch]
     models += [(r, shared.methods[r], r, "finetune") for r in p.finetune]
     jobs = []
@@ -152,14 +154,19 @@ def finetune_all(ctx: StepContext, labels: pd.DataFrame) -> pd.DataFrame:
     return results
 
 
+def scratch_choice_of(base: Mapping, modalities: str) -> MethodChoice:
+    """The MultiMAE model of the runs' ``base`` config on ``modalities`` ("all" or one), for training from
+    scratch."""
+    return MethodChoice(method="multimae", config={**base, "modalities": scratch_inputs(modalities)})
+
+
 def scratch_dir(finetune_dir: Path, task: str = "sleep", seed: int = 0) -> Path:
     """The folder of the scratch model on all modalities for ``task`` (Fig 2A: trained on sleep staging)."""
     return Path(finetune_dir) / "runs" / scratch_name("all") / task / f"seed{seed}"
 
 
 def scratch_choice(ctx: StepContext) -> MethodChoice:
-    return MethodChoice(method="multimae", config={**ctx.shared.methods["multimae"].config,
-                                                   "modalities": list(MODALITIES)})
+    return scratch_choice_of(ctx.shared.methods["multimae"].config, "all")
 
 
 # ------------------------------------------------------------------------------------------------ sweep
@@ -170,7 +177,8 @@ def sweep_runs(ctx: StepContext) -> dict[str, tuple[MethodChoice, float, str]]:
     shared, p = ctx.shared, ctx.params
     out = {}
     for r in p.mask_ratios:
-        choice = MethodChoice(method="multimae", config={**shared.methods["multimae"].config, "mask_ratio": r})
+        config = {**shared.methods["multimae"].config, "mask_ratio": r}
+        choice = MethodChoice(method="multimae", config=config)
         out[f"sweep_multimae_{r:g}"] = (choice, r, "A: MultiMAE only")
     for q in p.drop_probabilities:
         ratio = round(overall_mask_ratio(q, len(MODALITIES)), 6)
@@ -194,7 +202,8 @@ def sweep_pretrain(ctx: StepContext) -> dict[str, Path]:
         if main is not None and p.train == main_train:
             found[name] = checkpoint(ctx.input("pretrain"), main, shared.seed, shared.checkpoint_of(main))
         else:
-            todo.append((name, choice, shared.encoder, p.train, run_data, ctx.out / "runs", shared.seed, device))
+            todo.append((name, choice, shared.encoder, p.train, run_data, ctx.out / "runs", shared.seed,
+                         device))
     parallel_map(pretrain, todo, ctx.workers, ctx.worker_threads, desc="sweep runs")
     for name, choice, *_ in todo:
         found[name] = checkpoint(ctx.out / "runs", name, shared.seed,

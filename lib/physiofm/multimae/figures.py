@@ -96,7 +96,8 @@ def plot_sweep(sweep: pd.DataFrame, metric: str = "accuracy") -> plt.Figure:
             ax.errorbar(s["x"], s["mean"], yerr=s["std"].fillna(0), marker="o", capsize=3,
                         label=f"{k} training patients")
         ax.set_title(panel, fontsize=9)
-        ax.set_xlabel("masking ratio" if panel.startswith("A") else "masking probability p (one modality dropped)")
+        ax.set_xlabel("masking ratio" if panel.startswith("A")
+                      else "masking probability p (one modality dropped)")
         ax.set_ylabel(f"validation {metric.replace('_', ' ')}")
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -188,7 +189,8 @@ def plot_tsne(points: pd.DataFrame, colour: str, methods: Sequence[str]) -> plt.
         ax.set_xticks([])
         ax.set_yticks([])
     names = {0: "under 55", 1: "55 or over"}
-    handles = [plt.Line2D([], [], marker="o", ls="", color=palette[v], label=names.get(v, str(v))) for v in order]
+    handles = [plt.Line2D([], [], marker="o", ls="", color=palette[v], label=names.get(v, str(v)))
+               for v in order]
     fig.legend(handles=handles, loc="lower center", ncol=len(order), fontsize=8)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig

@@ -1,8 +1,8 @@
-"""Params schema of the MultiMAE study (``params/<profile>/multimae.yaml``), built from :mod:`physiofm.sections`.
+"""Params schema of the MultiMAE study (``params/<profile>/multimae.yaml``), from :mod:`physiofm.sections`.
 
-    shared      seed, runtime, the architecture of every model (``encoder``: MultiMAE's tokeniser + transformer),
-                the pretraining runs (run id -> registry method and settings) and which checkpoint each
-                downstream step reads
+    shared      seed, runtime, the architecture of every model (``encoder``: MultiMAE's tokeniser and
+                transformer), the pretraining runs (run id -> registry method and settings) and which
+                checkpoint each downstream step reads
     data        the source (PhysioNet 2018 or the built-in PSG cohort), MultiMAE's preprocessing (§3.1), the
                 patient splits (pretraining / probe training 657, validation 117, test 219) and stores
     pretrain    seeds and the run loop's settings (§3.5, App A); the reconstruction figure (Fig 4)
@@ -87,7 +87,8 @@ class DataStep(Section):
     labelled_split: tuple[int, int, int]
     target_arousal_rate: float = Field(gt=0, lt=1)  # §3.4: "2.7% of data samples"
     # When a window counts as an arousal window (physiofm.datasets.physionet2018): one rule, or "closest": the
-    # rule whose positive rate on the labelled windows is nearest ``target_arousal_rate`` (the issue's choice).
+    # rule whose positive rate on the labelled windows is nearest ``target_arousal_rate`` (the issue's
+    # choice).
     arousal_rule: Literal["any", "min_overlap", "centre", "closest"]
     arousal_min_overlap_s: float = Field(gt=0)  # the min_overlap rule's seconds (AASM minimum arousal: 3 s)
     store: StoreSection
@@ -221,7 +222,8 @@ class MultiMAEParams(PaperParams):
         missing = sorted(used - runs)
         if missing:
             raise ValueError(f"runs {missing} are used by a step but not defined in shared.methods")
-        untrained = sorted((used - set(self.steps.pretrain.methods)))
+        untrained = sorted(used - set(self.steps.pretrain.methods))
         if untrained:
-            raise ValueError(f"runs {untrained} are probed or fine-tuned but not pretrained (pretrain.methods)")
+            raise ValueError(f"runs {untrained} are probed or fine-tuned but not pretrained "
+                             "(pretrain.methods)")
         return self

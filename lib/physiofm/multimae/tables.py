@@ -31,7 +31,8 @@ def published(path: Path) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def our_rows(results: pd.DataFrame, table: str, large: int, small: int, finetune_patients: int) -> pd.DataFrame:
+def our_rows(results: pd.DataFrame, table: str, large: int, small: int,
+             finetune_patients: int) -> pd.DataFrame:
     """The rows of our results that fill ``table`` (see the module docstring)."""
     linear = results["probe"].isin(["fc", "lr"])
     if table == "table_1":
@@ -48,7 +49,9 @@ def our_rows(results: pd.DataFrame, table: str, large: int, small: int, finetune
 def _cell(mean: float, sd: float, decimals: int = 3) -> str:
     if mean is None or np.isnan(mean):
         return "–"
-    return f"{mean:.{decimals}f}" if sd is None or np.isnan(sd) else f"{mean:.{decimals}f} ± {sd:.{decimals}f}"
+    if sd is None or np.isnan(sd):
+        return f"{mean:.{decimals}f}"
+    return f"{mean:.{decimals}f} ± {sd:.{decimals}f}"
 
 
 def paper_table(results: pd.DataFrame, table: str, published_file: Path, large: int, small: int,
@@ -66,7 +69,8 @@ def paper_table(results: pd.DataFrame, table: str, published_file: Path, large: 
         row = {}
         for task, metric in columns:
             cell = pub[table].get(task, {}).get(m, {})
-            row[(task, metric, "published")] = _cell(cell.get(metric, np.nan), cell.get(f"{metric}_sd", np.nan))
+            row[(task, metric, "published")] = _cell(cell.get(metric, np.nan),
+                                                     cell.get(f"{metric}_sd", np.nan))
             key = (m, task, metric)
             row[(task, metric, "this study")] = ("not run" if key not in stats.index
                                                  else _cell(stats.loc[key, "mean"], stats.loc[key, "std"]))
@@ -76,7 +80,8 @@ def paper_table(results: pd.DataFrame, table: str, published_file: Path, large: 
     return frame
 
 
-def numbers(results: pd.DataFrame, table: str, large: int, small: int, finetune_patients: int) -> pd.DataFrame:
+def numbers(results: pd.DataFrame, table: str, large: int, small: int,
+            finetune_patients: int) -> pd.DataFrame:
     """Our mean per (method, task, metric) of the rows that fill ``table``, as numbers (for the claims)."""
     ours = our_rows(results, table, large, small, finetune_patients)
     return ours.groupby(["method", "task", "metric"])["value"].mean().rename("value").reset_index()
