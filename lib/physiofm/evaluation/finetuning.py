@@ -110,15 +110,16 @@ def _fingerprint(name: str, choice: MethodChoice, encoder: EncoderSection | None
 def finetune_task(name: str, choice: MethodChoice, encoder: EncoderSection | None, checkpoint: Path | None,
                   store: SegmentStore, labels: pd.DataFrame, task: Task, train: TrainSection, out: Path,
                   seed: int, *, train_subjects: int | None = None, class_weighted: bool = True,
-                  encoder_lr: float | None = None, metrics: Sequence[str] = METRICS,
-                  device: str = "cpu", probe: str = "finetune") -> pd.DataFrame:
+                  encoder_lr: float | None = None, head_lr: float | None = None,
+                  metrics: Sequence[str] = METRICS, device: str = "cpu",
+                  probe: str = "finetune") -> pd.DataFrame:
     """Train ``choice``'s model (from ``checkpoint``, or fresh weights initialised with ``seed`` when None)
     with a linear head on ``task``; tidy results (method = ``name``, task, probe, metric, seed, value,
-    n_train, n_test, train_subjects) on the test split. ``encoder_lr`` defaults to ``train.lr`` (the
-    head's)."""
+    n_train, n_test, train_subjects) on the test split. ``encoder_lr`` and ``head_lr`` (peak learning rates
+    of the encoder and the new head) default to ``train.lr``."""
     parts = task_data(labels, task, seed, train_subjects)
     options = {"train_subjects": train_subjects, "class_weighted": class_weighted, "encoder_lr": encoder_lr,
-               "metrics": list(metrics), "probe": probe}
+               "head_lr": head_lr, "metrics": list(metrics), "probe": probe}
     out = Path(out)
     fingerprint = _fingerprint(name, choice, encoder, checkpoint, store, parts, task, train, seed, options)
     if fresh_dir(out, fingerprint):
@@ -140,7 +141,7 @@ def finetune_task(name: str, choice: MethodChoice, encoder: EncoderSection | Non
     weights = balanced_class_weights(y_tr, n_classes) if class_weighted else None
     torch.manual_seed(seed)
     model, result = finetune(method, n_classes, train_data, train_config(train, seed, device), out,
-                             encoder_lr=encoder_lr, encode=_features, class_weights=weights,
+                             encoder_lr=encoder_lr, head_lr=head_lr, encode=_features, class_weights=weights,
                              val_data=val_data)
     load_model_weights(result.best_checkpoint, model)
     proba, y = predict(model, batches(te_rows, y_te, False), task="classification")

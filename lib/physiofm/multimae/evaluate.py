@@ -140,7 +140,8 @@ def finetune_jobs(ctx: StepContext, labels: pd.DataFrame) -> list[tuple]:
                                                            shared.checkpoint_of(run))
                 out = ctx.out / "runs" / name / task / f"seed{seed}"
                 kw = {"train_subjects": p.patients, "class_weighted": p.class_weighted, "metrics": METRICS,
-                      "probe": kind, "device": str(resolve_device(shared.runtime.device))}
+                      "head_lr": p.head_lr, "probe": kind,
+                      "device": str(resolve_device(shared.runtime.device))}
                 jobs.append((name, choice, shared.encoder, ckpt, store, labels, TASKS[task], p.train, out,
                              seed, kw))
     return jobs

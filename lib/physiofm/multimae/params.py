@@ -138,6 +138,8 @@ class FinetuneStep(Section):
     patients: int = Field(gt=0)  # training patients (500)
     seeds: list[int] = Field(min_length=1)
     train: TrainSection
+    # Peak learning rate of the new linear head; None: ``train.lr``, one rate for encoder and head (§3.5).
+    head_lr: float | None = Field(default=None, gt=0)
     class_weighted: bool
 
 
