@@ -15,6 +15,9 @@ VIT = {"kind": "vit1d", "in_channels": 12, "signal_length": 400, "patch_size": 4
 NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
        "stride": 4,
        "groups_width": 8, "stem_stride": 4, "dropout": 0.0}
+# MultiMAE on 400-sample windows: 4 one-second tokens of 100 samples per modality.
+MAE = {"tokens": 4, "samples_per_token": 100, "width": 16, "depth": 1, "heads": 2, "decoder_heads": 2,
+       "conv_channels": 4, "conv_kernel": 5, "modalities": ["eeg", "eog", "emg", "ecg"]}
 # A tiny config per method (registry name -> config); a method added later adds its entry here.
 TINY = {
     "syneco": {"encoder": {**NET, "embed_dim": 16}},
@@ -30,6 +33,8 @@ TINY = {
     "supervised": {"base": "stack", "encoder": {**NET, "embed_dim": 16}, "targets": ["label"]},
     "mae": {"encoder": VIT, "decoder_width": 16, "decoder_depth": 1, "decoder_heads": 1},
     "hybrid": {"encoder": VIT, "decoder_width": 16, "decoder_depth": 1, "decoder_heads": 1, "proj_dim": 8},
+    "multimae": {**MAE},
+    "multimae_drop": {**MAE},
 }
 LABELS = {"label"}  # batch keys that are label columns (B,), not signals
 B = 6

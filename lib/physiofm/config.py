@@ -41,6 +41,7 @@ SCHEMAS: dict[str, str] = {
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
     "dbeta": "physiofm.dbeta.params:DBetaParams",
     "hybrid_ecg": "physiofm.hybrid_ecg.params:HybridEcgParams",
+    "multimae": "physiofm.multimae.params:MultiMAEParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
     "benchmark": "physiofm.benchmark.params:BenchmarkParams",
 }

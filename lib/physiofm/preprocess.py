@@ -274,6 +274,8 @@ def dbeta_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None 
 class MultiMAEPreprocess:
     """MultiMAE (paper 003): PhysioNet 2018 F3-M2 EEG, E1-M2 EOG, Chin1-Chin2 EMG and ECG; zero-phase
     FIR band-pass (EEG/EOG 0.1-30 Hz, EMG/ECG 0.1-70 Hz) over the whole night, decimation 200 -> 100 Hz,
+    then a z-score per recording and channel over the whole night (NaN-aware: long gaps are left out of the
+    mean and standard deviation; the paper does not say how it scales the signals, so this is our choice),
     then 30-s windows labelled with the sleep-stage annotation covering their centre. Windows holding
     any gap longer than ``max_gap_s`` are not formed; shorter gaps are interpolated."""
 
@@ -287,6 +289,19 @@ class MultiMAEPreprocess:
     window_s: float = 30.0
     max_gap_s: float = 1.0
     max_flatline: float = 1.0         # the paper applies no flatline rule
+    zscore: bool = True               # ours: per recording and channel, over the valid samples of the night
+
+
+def _nan_zscore(x: np.ndarray, what: str) -> np.ndarray:
+    """(x - mean) / sd over the finite samples (NaN stays NaN); a channel with no valid sample or no
+    variance is an error naming it."""
+    valid = np.isfinite(x)
+    if not valid.any():
+        raise ValueError(f"{what}: no valid sample to z-score")
+    sd = float(np.std(x[valid]))
+    if not sd > 0:
+        raise ValueError(f"{what}: constant signal (standard deviation 0), cannot z-score")
+    return (x - float(np.mean(x[valid]))) / sd
 
 
 def multimae_record(rec: Recording, cfg: MultiMAEPreprocess | None = None) -> Recording:
@@ -306,6 +321,8 @@ def multimae_record(rec: Recording, cfg: MultiMAEPreprocess | None = None) -> Re
         nan = np.isnan(x)
         y = fir_decimate(np.where(nan, 0.0, x), cfg.fs_in, *cfg.bands[g], cfg.factor, cfg.numtaps)
         y[nan[::cfg.factor]] = np.nan  # long gaps stay invalid after filtering
+        if cfg.zscore:
+            y = _nan_zscore(y, f"multimae: record {rec.record_id} channel {ch}")
         signals[g], fs[g] = y, cfg.fs_in / cfg.factor
     units = {g: rec.units.get(ch, "") for g, ch in names.items()}
     return Recording(rec.record_id, rec.subject_id, rec.source, signals, fs, units, rec.start_time,

@@ -8,7 +8,8 @@ section                     what it configures
 ==========================  ===========================================================================
 :class:`RuntimeSection`     threads and device of every notebook kernel (``shared.runtime``)
 :class:`EncoderSection`     one channel encoder: a backbone of the :mod:`physiofm.models` registry
-                            (``kind``: net1d, ecg_conv_transformer, scratch_text, t5_text) and an
+                            (``kind``: net1d, vit1d, resnet1d, multimae,
+                            ecg_conv_transformer, scratch_text, t5_text) and an
                             optional linear embedding head
 :class:`MethodChoice`       one pretraining run: a method of :mod:`physiofm.methods` and its config
 :class:`TrainSection`       the run loop (:func:`physiofm.training.pretrain`): optimiser, schedule,
@@ -192,6 +193,43 @@ class ResNet1DSection(Section):
         return self.model_dump()
 
 
+class MultiMAEEncoderSection(Section):
+    """MultiMAE's tokeniser + transformer on one channel (:class:`physiofm.models.multimae.TokenEncoder`):
+    30-s windows as ``tokens`` chunks of ``samples_per_token`` samples, each chunk a token (Conv1d -> max ->
+    Linear -> LayerNorm), sin-cos time embedding, ``depth`` pre-LN layers, LayerNorm, mean over tokens.
+    Defaults are the paper's (Fang et al. §3.2). A multimodal ``multimae`` method reads the same fields as its
+    architecture; the late-fusion contrastive baselines build one such encoder per modality (App F)."""
+
+    kind: Literal["multimae"]
+    tokens: int = Field(default=30, ge=1)
+    samples_per_token: int = Field(default=100, ge=1)
+    width: int = Field(default=512, ge=2)
+    depth: int = Field(default=8, ge=1)
+    heads: int = Field(default=8, ge=1)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    attn_dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    conv_channels: int = Field(default=64, ge=1)
+    conv_kernel: int = Field(default=21, ge=1)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> MultiMAEEncoderSection:
+        if self.width % 2 or self.width % self.heads:
+            raise ValueError(f"width {self.width} must be even and divisible by heads {self.heads}")
+        if self.conv_kernel % 2 == 0:
+            raise ValueError(f"conv_kernel must be odd (same-length padding), got {self.conv_kernel}")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The dict :func:`physiofm.models.build_encoder` takes."""
+        return self.model_dump()
+
+    def architecture(self) -> dict[str, Any]:
+        """The :class:`physiofm.models.MultiMAEConfig` fields (everything but ``kind`` and ``embed_dim``)."""
+        return {k: v for k, v in self.model_dump().items() if k not in ("kind", "embed_dim")}
+
+
 def _encoder_kind(value: Any) -> str:
     if isinstance(value, dict):
         return value.get("kind", "net1d")
@@ -207,7 +245,8 @@ EncoderSection = Annotated[
     | Annotated[ScratchTextSection, Tag("scratch_text")]
     | Annotated[T5TextSection, Tag("t5_text")]
     | Annotated[ViT1DSection, Tag("vit1d")]
-    | Annotated[ResNet1DSection, Tag("resnet1d")],
+    | Annotated[ResNet1DSection, Tag("resnet1d")]
+    | Annotated[MultiMAEEncoderSection, Tag("multimae")],
     Discriminator(_encoder_kind),
 ]
 
@@ -422,6 +461,14 @@ class SyntheticEcg12Source(Ecg12CohortSection):
     note: str = ""
 
 
+class SyntheticPsgSource(PsgCohortSection):
+    """A synthetic PSG cohort used as one named source."""
+
+    kind: Literal["synthetic_psg"]
+    name: Name
+    note: str = ""
+
+
 class RegistrySource(Section):
     """A dataset read by ``physiofm.datasets.load(dataset, data_root / subdir, **options)``; ``name``
     defaults to the dataset's."""
@@ -457,8 +504,8 @@ class UnavailableSource(Section):
     reason: str
 
 
-Source = Annotated[SyntheticSource | SyntheticEcg12Source | RegistrySource | UnavailableSource,
-                   Field(discriminator="kind")]
+Source = Annotated[SyntheticSource | SyntheticEcg12Source | SyntheticPsgSource | RegistrySource
+                   | UnavailableSource, Field(discriminator="kind")]
 
 
 # ------------------------------------------------------------------------------------------------ probe

@@ -2,7 +2,8 @@
 
 * :func:`cohort`: the :func:`physiofm.synthetic.icu_cohort` a :class:`~physiofm.sections.CohortSection`
   describes; :func:`ecg12` the :func:`physiofm.synthetic.ecg12_cohort` of an
-  :class:`~physiofm.sections.Ecg12CohortSection`;
+  :class:`~physiofm.sections.Ecg12CohortSection`; :func:`psg`: the :func:`physiofm.synthetic.psg_cohort` of a
+  :class:`~physiofm.sections.PsgCohortSection`;
 * :func:`recordings`: the recording set of a :data:`~physiofm.sections.Source`, renamed to the source's
   name (record and subject ids prefixed with it, so two cohorts drawn with different seeds never share a
   subject in a split);
@@ -29,6 +30,7 @@ from physiofm.sections import (
     PsgCohortSection,
     RegistrySource,
     SyntheticEcg12Source,
+    SyntheticPsgSource,
     SyntheticSource,
     UnavailableSource,
 )
@@ -56,6 +58,11 @@ def ecg12(c: Ecg12CohortSection, n_subjects: int | None = None):
                           powerline_mv=(base.powerline_mv[0] * k, base.powerline_mv[1] * k),
                           white_mv=base.white_mv * k)
     return ecg12_cohort(n_subjects or c.n_subjects, c.seed, c.records_per_subject, rates)
+
+
+def psg(c: PsgCohortSection):
+    """The :class:`~physiofm.synthetic.Cohort` of a PSG cohort section (with its difficulty knobs)."""
+    return cohort(c)
 
 
 def load_dataset(spec: RegistrySource, data_root: Path | None) -> RecordingSet:
@@ -90,13 +97,16 @@ def renamed(recordings: RecordingSet, source: str) -> RecordingSet:
     return RecordingSet(source, table, _Renamed(recordings, source), recordings.info)
 
 
-def recordings(spec: SyntheticSource | SyntheticEcg12Source | RegistrySource | UnavailableSource,
+def recordings(spec: SyntheticSource | SyntheticEcg12Source | SyntheticPsgSource | RegistrySource
+               | UnavailableSource,
                data_root: Path | None = None) -> RecordingSet:
     """The recording set of a source, renamed to ``spec.name`` (a 12-lead cohort in its label layout)."""
     if spec.kind == "synthetic_icu":
         return renamed(cohort(spec).recordings, spec.name)
     if spec.kind == "synthetic_ecg12":
         return renamed(with_layout(ecg12(spec), spec.layout), spec.name)
+    if spec.kind == "synthetic_psg":
+        return renamed(psg(spec).recordings, spec.name)
     if spec.kind == "registry":
         return renamed(load_dataset(spec, data_root), spec.name)
     raise ValueError(f"source {spec.name!r} is marked unavailable ({spec.reason}); it cannot be read")

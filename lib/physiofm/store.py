@@ -452,6 +452,54 @@ class SegmentDataset(torch.utils.data.Dataset):
                                            persistent_workers=num_workers > 0, **kwargs)
 
 
+def window_seconds(store: SegmentStore) -> float:
+    """Length (s) of one stored segment: samples / rate of its first group."""
+    spec = next(iter(store.groups.values()))
+    return float(spec["shape"][-1]) / float(spec["fs"])
+
+
+def adjacent_rows(index: pd.DataFrame, rows: np.ndarray, window_s: float,
+                  tolerance_s: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """The rows among ``rows`` whose record has the next window in ``rows`` too, and that window's row.
+
+    The next window starts ``window_s`` after the row's own start (``offset_s``) in the same record (windows
+    tile a valid span back to back, :mod:`physiofm.segments`); a row whose successor is missing (the end of
+    a span, or a successor left out of ``rows``) is not an anchor. Returns ``(anchors, successors)``, both
+    (N,) store positions, in the order of ``rows``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    sub = index.iloc[rows]
+    record = sub["record_id"].astype(str).to_numpy()
+    offset = sub["offset_s"].to_numpy(float)
+    order = np.lexsort((offset, record))
+    rec_o, off_o, row_o = record[order], offset[order], rows[order]
+    has_next = (rec_o[:-1] == rec_o[1:]) & (np.abs(off_o[1:] - off_o[:-1] - window_s) <= tolerance_s)
+    anchors, successors = row_o[:-1][has_next], row_o[1:][has_next]
+    keep = np.argsort(pd.Index(rows).get_indexer(anchors), kind="stable")
+    return anchors[keep], successors[keep]
+
+
+class PairedDataset(torch.utils.data.Dataset):
+    """Two aligned datasets as one: ``ds[i]`` holds the items of ``first`` and, under ``prefix + key``, the
+    channel groups of ``second`` at the same position (e.g. each window and the next window of its record,
+    :func:`adjacent_rows`). Batched indexing (a list of positions) reads both in one go each."""
+
+    def __init__(self, first: SegmentDataset, second: SegmentDataset, prefix: str = "next:") -> None:
+        if len(first) != len(second):
+            raise ValueError(f"PairedDataset: {len(first)} and {len(second)} rows; the two must align")
+        self.first, self.second, self.prefix = first, second, prefix
+        self.groups = first.groups
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def __getitem__(self, i):
+        item = self.first[i]
+        other = self.second[i]
+        item.update({self.prefix + g: other[g] for g in self.second.groups})
+        return item
+
+
 class _SortedBatches(torch.utils.data.Sampler[list[int]]):
     """Batches of a batch sampler with each batch's positions sorted: the same batches, read forwards
     through the memory maps (order within a batch carries no meaning for training)."""

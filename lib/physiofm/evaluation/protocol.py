@@ -94,6 +94,30 @@ def unfittable(y: np.ndarray, rows: pd.DataFrame, task: Task) -> str:
     return ""
 
 
+def split_roles(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(train, val, test) masks over ``rows`` from their ``split`` column (``train`` / ``val`` / ``test``):
+    the dataset's own three-way split, validation rows kept out of training."""
+    if "split" not in rows or not rows["split"].isin(["train", "val", "test"]).all():
+        got = sorted(map(str, rows["split"].unique())) if "split" in rows else "no such column"
+        raise ValueError(f"a three-way split needs a 'split' column of train / val / test on every row; "
+                         f"got {got}")
+    split = rows["split"].to_numpy()
+    if not (split == "train").any() or not (split == "test").any():
+        raise ValueError("a three-way split needs training and test rows; the split column holds "
+                         f"{sorted(map(str, pd.unique(split)))}")
+    return split == "train", split == "val", split == "test"
+
+
+def subject_subset(subjects: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Boolean mask keeping the rows of ``n`` subjects drawn at random (seeded) from ``subjects`` (all when
+    there are no more than ``n``)."""
+    unique = np.sort(pd.unique(np.asarray(subjects).astype(str)))
+    if n >= len(unique):
+        return np.ones(len(subjects), bool)
+    chosen = np.random.default_rng([seed, n]).choice(unique, size=n, replace=False)
+    return np.isin(np.asarray(subjects).astype(str), chosen)
+
+
 def holdout_split(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int,
                   test_fraction: float) -> np.ndarray:
     """Boolean test mask over ``rows``: the dataset's own split if it has one, else a seeded subject split
@@ -170,60 +194,95 @@ def _scores(probe: str, task: Task, X_tr, y_tr, X_te, y_te, seed: int, probe_kwa
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
         fit = {"X_train": X_tr, "y_train": y_tr}
         if probe == "fc":
-            fit = fc_validation(X_tr, y_tr, task, seed) if val is None else {**fit, "X_val": val[0],
-                                                                             "y_val": val[1]}
+            fit = (fc_validation(X_tr, y_tr, task, seed) if val is None
+                   else {**fit, "X_val": val[0], "y_val": val[1]})
         kind = "rf_regression" if probe == "rf" and task.kind == "regression" else probe
         return evaluate_probe(probe, X_test=X_te, y_test=y_te, task=task.probe_task, seed=seed, **fit,
                               **probe_kwargs.get(kind, probe_kwargs.get(probe, {})))
+
+
+def _roles(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int, test_fraction: float,
+           validation: str, train_subjects: int | None,
+           val_split: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(train, val or None, test) masks of one seed: the held-out split, the FC head's validation rows when
+    they come from the dataset's split (``validation="split"``, or ``val_split``: the ``split == "val"`` rows
+    outside the test rows), and ``train_subjects`` subjects of the training rows."""
+    if validation == "split":
+        train, val, test = split_roles(rows)
+    else:
+        test = holdout_split(rows, y, task, seed, test_fraction)
+        val = None
+        if val_split:
+            if "split" not in rows or not (rows["split"] == "val").any():
+                raise ValueError(f"task {task.id}: val_split needs rows with split == 'val' in the labels")
+            val = (rows["split"] == "val").to_numpy() & ~test
+        train = ~test if val is None else ~test & ~val
+    if train_subjects is not None:
+        subjects = rows["subject_id"].to_numpy()
+        chosen = np.zeros(len(rows), bool)
+        chosen[train] = subject_subset(subjects[train], train_subjects, seed)
+        train = chosen
+    return train, val, test
 
 
 def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame, task: Task, *, method: str,
                   probes: Sequence[str], seeds: Sequence[int], test_fraction: float, max_segments: int | None,
                   probe_kwargs: Mapping[str, dict], segment_rows: int | None = None,
                   label_fraction: float | None = None, case_ratio: float | None = None,
-                  n_total: int | None = None, val_split: bool = False) -> pd.DataFrame:
+                  n_total: int | None = None, val_split: bool = False, metrics: Sequence[str] | None = None,
+                  validation: str = "train", train_subjects: int | None = None) -> pd.DataFrame:
     """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test, note) of one
     representation ``X`` (N, D) of the label table's segments, for every seed; ``X`` may map each seed to
     its own representation (the model pretrained with that seed). A probe that cannot be fitted (one
     class, one subject: :func:`unfittable`, or one class in the training split) gives NaN values and says
     why in ``note``; a fitted one has an empty note.
 
-    ``val_split``: the rows whose ``split`` is "val" are the FC head's early-stopping set (hybrid_ecg: a
-    stratified validation share of the training pool) and are left out of every probe's training rows;
-    otherwise the FC head holds out 10 % of the training rows itself (:func:`fc_validation`)."""
+    ``metrics``: which scores to report (default AUROC and AUPRC; MAE and R² for regression; any key of
+    :func:`physiofm.evaluation.metrics.classification_scores`, e.g. balanced accuracy, kappa, F1).
+    ``validation``: "train" (the held-out split is drawn per seed, or the dataset's ``split == "test"``; the
+    FC head stops early on 10 % of the training rows) or "split" (the label table's ``split`` column is the
+    dataset's three-way split: train on ``train``, stop the FC head on ``val``, score on ``test``).
+    ``val_split`` (with ``validation="train"``): the rows whose ``split`` is "val" are the FC head's
+    early-stopping set (hybrid_ecg: a stratified validation share of the training pool) and are left out of
+    every probe's training rows, while the test rows are drawn as usual.
+    ``train_subjects``: train on that many subjects of the training rows, drawn per seed (MultiMAE's 500 or
+    25 patients).
+    """
+    if validation not in ("train", "split"):
+        raise ValueError(f"validation must be 'train' or 'split', got {validation!r}")
     out, made = [], {}
+    default = ("auroc", "auprc") if task.kind != "regression" else ("mae", "r2")
+    names = tuple(metrics) if metrics else default
     for seed in seeds:
         Xs = X[seed] if isinstance(X, Mapping) else X
         if id(Xs) not in made:
             made[id(Xs)] = samples(Xs, labels, task, max_segments=max_segments, segment_rows=segment_rows)
         Xt, y, rows = made[id(Xs)]
         note = unfittable(y, rows, task)
-        test = np.zeros(len(rows), bool) if note else holdout_split(rows, y, task, seed, test_fraction)
-        val = np.zeros(len(rows), bool)
-        if val_split and not note:
-            if "split" not in rows or not (rows["split"] == "val").any():
-                raise ValueError(f"task {task.id}: val_split needs rows with split == 'val' in the labels")
-            val = (rows["split"] == "val").to_numpy() & ~test
-        train = ~test & ~val
-        X_tr, y_tr, X_te, y_te = (None,) * 4 if note else label_space(Xt[train], y[train], Xt[test],
-                                                                     y[test], task)
-        if X_tr is None and not note:  # a training split with one class (tiny ci cohorts)
-            note = ONE_CLASS_IN_TRAINING
-        X_va = y_va = None
-        if val.any() and X_tr is not None:
+        X_tr = y_tr = X_te = y_te = val = None
+        train = test = np.zeros(len(rows), bool)
+        if not note:
+            train, val, test = _roles(rows, y, task, seed, test_fraction, validation, train_subjects,
+                                      val_split)
+            X_tr, y_tr, X_te, y_te = label_space(Xt[train], y[train], Xt[test], y[test], task)
+            if X_tr is None:  # a training split with one class (tiny ci cohorts)
+                note = ONE_CLASS_IN_TRAINING
+        val_set = None
+        if X_tr is not None and val is not None and val.any():
             _, _, X_va, y_va = label_space(Xt[train], y[train], Xt[val], y[val], task)
+            val_set = (X_va, y_va) if len(y_va) else None
         keep = None if X_tr is None else train_subset(y_tr, seed, label_fraction, case_ratio, n_total)
         if keep is not None:
             X_tr, y_tr = X_tr[keep], y_tr[keep]
-        metrics = ("auroc", "auprc") if task.kind != "regression" else ("mae", "r2")
         for probe in probes_for(task, probes):
-            scores = (dict.fromkeys(metrics, np.nan) if X_tr is None
-                      else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs,
-                                   None if X_va is None else (X_va, y_va)))
+            scores = (dict.fromkeys(names, np.nan) if X_tr is None
+                      else _scores(probe, task, X_tr, y_tr, X_te, y_te, seed, probe_kwargs, val_set))
             n_train = int(train.sum()) if keep is None else len(keep)
+            extra = ({} if train_subjects is None
+                     else {"train_subjects": int(rows.loc[train, "subject_id"].nunique())})
             out += [{"method": method, "task": task.id, "probe": probe, "metric": m, "seed": seed,
                      "value": scores[m], "inputs": task.inputs, "rows": task.rows, "n_train": n_train,
-                     "n_test": int(test.sum()), "note": note} for m in metrics]
+                     "n_test": int(test.sum()), "note": note, **extra} for m in names]
     return results_frame(out)
 
 

@@ -107,8 +107,8 @@ class ChannelMethod(Method):
         return concat_present(embeddings, self.channels)
 
     def features(self, batch: Batch) -> torch.Tensor:
-        """:meth:`represent` of every channel of the method, with gradients."""
-        return self.represent(self.encode(self.channel_inputs(batch)))
+        """:meth:`represent` of the batch's channels, with gradients (supervised reference, fine-tuning)."""
+        return self.represent(self.encode(self.channel_inputs(batch, required=False)))
 
     @property
     def feature_dim(self) -> int:

@@ -20,7 +20,7 @@ from physiofm.models.masking import (
     visible_count,
 )
 from physiofm.models.mem_decoder import MEMDecoder
-from physiofm.models.multimae import MultiMAE, MultiMAEConfig
+from physiofm.models.multimae import MultiMAE, MultiMAEConfig, TokenEncoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
@@ -56,6 +56,7 @@ __all__ = [
     "TextEncoder",
     "TextFeatures",
     "TokenFusion",
+    "TokenEncoder",
     "ViT1D",
     "channel_keep_mask",
     "backbone_names",

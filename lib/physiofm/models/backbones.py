@@ -12,6 +12,8 @@ are its keyword arguments. A backbone maps a batch input to pooled features ``(B
 * ``resnet1d``: its 1-D ResNet-50 baseline (:class:`~physiofm.models.ResNet1D`);
 * ``ecg_conv_transformer``: D-BETA's ECG encoder, ``(B, 12, T)`` -> its CLS state
   (:class:`~physiofm.models.ecg_conv_transformer.ECGClsFeatures`);
+* ``multimae``: MultiMAE's tokeniser + transformer on one channel
+  (:class:`~physiofm.models.multimae.TokenEncoder`), ``(B, 1, T)`` -> mean of its tokens;
 * ``scratch_text`` / ``t5_text``: a text tower, a list of B texts -> the first token's state
   (:class:`~physiofm.models.text_encoder.TextFeatures` around the demo's scratch encoder with its fitted
   WordPiece tokenizer, or a local Flan-T5 encoder) — how an ECG-text CLIP reads reports.
@@ -32,6 +34,7 @@ from torch import nn
 
 from physiofm.models.ecg_conv_transformer import ECGClsFeatures, ECGEncoderConfig
 from physiofm.models.encoder import Encoder
+from physiofm.models.multimae import MultiMAEConfig, TokenEncoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.resnet1d import RESNET50_BLOCKS, ResNet1D
 from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextFeatures
@@ -102,6 +105,7 @@ def t5_text(model_dir: str, max_length: int = 256) -> TextFeatures:
     """The (Flan-)T5 encoder of the local checkpoint directory ``model_dir`` (nothing is downloaded)."""
     return TextFeatures(T5TextEncoder.from_dir(model_dir, max_length))
 
+
 @register_backbone("vit1d")
 def vit1d(patch_size: int, depth: int, width: int, in_channels: int = 12, signal_length: int = 2500,
           heads: int | None = None, mlp_ratio: float = 4.0) -> ViT1D:
@@ -115,3 +119,11 @@ def resnet1d(in_channels: int = 12, blocks: tuple[int, ...] = RESNET50_BLOCKS,
              base_width: int = 64) -> ResNet1D:
     """:class:`ResNet1D` (hybrid_ecg's 1-D ResNet-50 with the defaults): (B, C, T) -> (B, 32 base_width)."""
     return ResNet1D(in_channels, tuple(blocks), base_width)
+
+
+@register_backbone("multimae")
+def multimae(**options: Any) -> TokenEncoder:
+    """MultiMAE's per-modality encoder (tokeniser, time embedding, pre-LN layers, LayerNorm, token mean) with
+    the :class:`MultiMAEConfig` architecture fields in ``options`` (MultiMAE App F's late-fusion
+    baselines)."""
+    return TokenEncoder(MultiMAEConfig(modalities=("signal",), **options))

@@ -47,7 +47,16 @@ from physiofm.runtime import resolve_device
 from physiofm.sampler import CycleBatches, CycleSampler, EpochBatches, PairedBatches
 from physiofm.sections import EncoderSection, MethodChoice, TrainSection
 from physiofm.splits import read_splits, split_rows
-from physiofm.store import PAIR_SUFFIX, SUBJECT_KEY, SegmentDataset, SegmentStore, open_stores
+from physiofm.store import (
+    PAIR_SUFFIX,
+    SUBJECT_KEY,
+    PairedDataset,
+    SegmentDataset,
+    SegmentStore,
+    adjacent_rows,
+    open_stores,
+    window_seconds,
+)
 from physiofm.training.checkpoint import file_sha256, load_checkpoint, load_model_weights
 from physiofm.training.distributed import barrier, epoch_sampler, init_distributed
 from physiofm.training.trainer import TrainConfig, Trainer, TrainResult
@@ -159,22 +168,46 @@ def batch_keys(inputs: Sequence[str]) -> tuple[list[str], bool]:
     return [k for k in inputs if not k.endswith(PAIR_SUFFIX) and k != SUBJECT_KEY], paired
 
 
-def loaders(data: RunData, inputs: Sequence[str], train: TrainSection,
-            seed: int) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
+def adjacent_pairs(data: RunData, rows: Mapping[str, np.ndarray],
+                   groups: Sequence[str]) -> PairedDataset:
+    """Each of ``rows`` (store -> rows) that has a successor window in ``rows``, batched with it: keys
+    ``<group>`` and ``next:<group>`` (the positives of SimCLR-style adjacency, MultiMAE App F.1)."""
+    pairs = {n: adjacent_rows(data.stores[n].index, r, window_seconds(data.stores[n]))
+             for n, r in rows.items()}
+    stores = dict(data.stores)
+    return PairedDataset(SegmentDataset(stores, {n: a for n, (a, _) in pairs.items()}, groups=groups),
+                         SegmentDataset(stores, {n: b for n, (_, b) in pairs.items()}, groups=groups))
+
+
+def loaders(data: RunData, inputs: Sequence[str], train: TrainSection, seed: int,
+            adjacent: bool = False) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
     """(train, validation) batch sources over the train / val splits, reading only the method's ``inputs``
     (store groups as tensors, index columns as they are: numbers as tensors, strings as lists; with
-    ``<group>_pair`` keys the batches are paired by subject, see :func:`batch_keys`)."""
+    ``<group>_pair`` keys the batches are paired by subject, see :func:`batch_keys`); with ``adjacent``
+    every example is a window with its record's next window (:func:`adjacent_pairs`), the windows without
+    a successor left out."""
     keys, paired = batch_keys(inputs)
     groups, columns = input_sources(data, keys)
-    ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups, columns=columns)
-    val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups,
-                         columns=columns)
+    if adjacent:
+        if paired or columns:
+            raise ValueError(f"adjacent windows are batched from signal groups only, not {inputs}")
+        ds = adjacent_pairs(data, split_rows(data.splits, "train"), groups)
+        val = adjacent_pairs(data, split_rows(data.splits, "val"), groups)
+        pick = np.random.default_rng(seed).permutation(len(val))[:train.val_segments]
+        val = torch.utils.data.Subset(val, np.sort(pick).tolist()) if train.val_segments else val
+    else:
+        ds = SegmentDataset(dict(data.stores), split_rows(data.splits, "train"), groups=groups,
+                            columns=columns)
+        val = SegmentDataset(dict(data.stores), val_rows(data, train.val_segments, seed), groups=groups,
+                             columns=columns)
     if len(ds) < train.batch_size:
         raise ValueError(f"{len(ds)} training segments, fewer than one batch of {train.batch_size}; make the "
                          "data larger or the batch smaller")
     if len(val) < 2:
         raise ValueError(f"the validation split has {len(val)} segment(s); adjust the split fractions")
     if train.sampler == "cycle":
+        if adjacent:
+            raise ValueError("the cycle sampler does not batch adjacent windows; use sampler 'shuffle'")
         sources = data.splits.set_index(["store", "row"]).loc[
             [(n, r) for n, rows in zip(ds.names, ds.rows) for r in rows], "source"].to_numpy()
         batches = CycleBatches(CycleSampler(sources, train.cycle_fraction, seed), train.batch_size)
@@ -222,7 +255,7 @@ def pretrain(name: str, choice: MethodChoice, encoder: EncoderSection | None, tr
     barrier()
     torch.manual_seed(seed)  # initial weights: the same for every run of this seed
     method = methods.build(choice.method, config)
-    train_data, val_data = loaders(data, method.inputs, train, seed)
+    train_data, val_data = loaders(data, method.inputs, train, seed, method.adjacent)
     groups = decay_groups(method, train.lr, train.weight_decay) if train.decay == "matrices" else None
     info = folder / "run.json"
     earlier = read_json(info)["seconds"] if info.is_file() else 0.0  # a finished run is returned at once
