@@ -41,7 +41,7 @@ def test_both_methods_are_registered_with_their_configs() -> None:
     assert (cfg.mask_ratio, cfg.loss) == (0.75, "l1")
     assert cfg.encoder == {"kind": "vit1d", "in_channels": 12, "patch_size": 60, "depth": 2, "width": 512,
                            "signal_length": 2500}
-    with pytest.raises(ValueError, match="vit1d"):
+    with pytest.raises(ValueError, match="vit1d"):  # another kind is the SimMIM configuration, sized apart
         methods.build("mae", {"encoder": {"kind": "net1d"}})
     with pytest.raises(ValueError, match="embed_dim"):
         methods.build("mae", {"encoder": {**VIT, "embed_dim": 8}})

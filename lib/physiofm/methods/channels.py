@@ -84,12 +84,10 @@ class ChannelMethod(Method):
             if isinstance(x, list | tuple) and all(isinstance(t, str) for t in x):
                 out[ch] = list(x)
                 continue
-            if not isinstance(x, torch.Tensor) or x.ndim != 3:
-                raise ValueError(f"channel {ch!r} must be a (B, C, T) tensor or a list of str, got "
-                                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
             c = getattr(self.encoders[ch].backbone, "in_channels", None)
-            if c is not None and x.shape[1] != c:
-                raise ValueError(f"channel {ch!r} must be (B, {c}, T), got {tuple(x.shape)}")
+            if not isinstance(x, torch.Tensor) or x.ndim != 3 or (c is not None and x.shape[1] != c):
+                raise ValueError(f"channel {ch!r} must be a (B, {c or 'C'}, T) tensor or a list of str, got "
+                                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
             out[ch] = x.to(device=self.device, dtype=torch.float32)
         if not out and required:
             raise KeyError(f"batch holds none of the channels {list(self.inputs)} (keys: {sorted(batch)})")
