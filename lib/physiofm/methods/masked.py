@@ -62,9 +62,9 @@ class MaskedChannels(ChannelMethod):
         lengths = dict(cfg.signal_lengths)
         missing = [ch for ch in self.inputs if ch not in lengths]
         if missing:
-            raise ValueError("masked reconstruction with an encoder other than vit1d (the SimMIM configuration) "
-                             f"needs signal_lengths (samples per segment) for channel(s) {missing}, to size "
-                             "each reconstruction head")
+            raise ValueError("masked reconstruction with an encoder other than vit1d (the SimMIM "
+                             f"configuration) needs signal_lengths (samples per segment) for channel(s) "
+                             f"{missing}, to size each reconstruction head")
         self.mask_value = nn.ParameterDict({ch: nn.Parameter(torch.zeros(1)) for ch in self.inputs})
         # Linear(F, samples per token) per channel; samples per token from a dummy pass of the segment length.
         self.token_samples = {ch: self._samples_per_token(ch, lengths[ch]) for ch in self.inputs}
