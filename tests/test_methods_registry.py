@@ -10,6 +10,7 @@ import torch
 
 from physiofm import methods
 from physiofm.methods import Method
+from physiofm.sections import MethodChoice
 
 NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
        "stride": 4,
@@ -23,27 +24,75 @@ TINY = {
     "simclr": {"encoder": {**NET, "embed_dim": 16}},
     "byol": {"encoder": {**NET, "embed_dim": 16}, "hidden": 32, "dim": 8},
     "clip": {"encoder": {**NET, "embed_dim": None}, "projector_hidden": 16, "embed_dim": 8},
+    # D-BETA reads 12-lead ECGs and report texts; its tokenizer and N3S bank are data-step assets.
+    "dbeta": {
+        "text_encoder": "scratch",
+        "tokenizer_file": "asset:tokenizer.json",
+        "report_bank": "asset:report_bank.npz",
+        "conv_channels": 8,
+        "ecg_width": 16,
+        "ecg_layers": 1,
+        "ecg_heads": 2,
+        "ecg_ffn": 32,
+        "pos_kernel": 8,
+        "pos_groups": 4,
+        "text_width": 16,
+        "text_layers": 1,
+        "text_heads": 2,
+        "text_ffn": 32,
+        "hidden": 16,
+        "fusion_layers": 2,
+        "fusion_heads": 2,
+        "fusion_ffn": 32,
+        "mem_layer": 1,
+        "mem_decoder_dim": 8,
+        "mem_decoder_layers": 1,
+        "mem_decoder_heads": 2,
+        "n3s_k": 4,
+    },
 }
 B = 6
+REPORTS = ["sinus rhythm normal ecg", "sinus bradycardia borderline ecg", "atrial fibrillation abnormal ecg",
+           "sinus rhythm left bundle branch block abnormal ecg", "sinus tachycardia stt changes abnormal ecg",
+           "sinus rhythm left ventricular hypertrophy abnormal ecg", "atrial flutter abnormal ecg"]
 
 
-def tiny_batch(method: Method, length: int = 400) -> dict[str, torch.Tensor]:
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory) -> dict:
+    """The data-step assets a text method names: a fitted report tokenizer and an N3S report bank."""
+    from physiofm.text import ReportBank, TfidfSvdEmbedder, fit_report_tokenizer, save_report_tokenizer
+
+    folder = tmp_path_factory.mktemp("assets")
+    save_report_tokenizer(fit_report_tokenizer(REPORTS, 100), folder / "tokenizer.json")
+    ReportBank.from_reports(REPORTS, TfidfSvdEmbedder(4).fit(REPORTS)).save(folder / "report_bank.npz")
+    return {p.name: p for p in folder.iterdir()}
+
+
+def tiny_batch(method: Method, length: int = 400) -> dict:
+    """Random signals for every input: ``ecg12`` (B, 12, T), a text input ``report`` as B report texts, any
+    other key (B, 1, T)."""
     g = torch.Generator().manual_seed(0)
-    return {k: torch.randn(B, 1, length, generator=g) for k in method.inputs}
+    out = {}
+    for k in method.inputs:
+        if k == "report":
+            out[k] = [REPORTS[i % len(REPORTS)] for i in range(B)]
+        else:
+            out[k] = torch.randn(B, 12 if k == "ecg12" else 1, length, generator=g)
+    return out
 
 
 def test_the_papers_methods_are_registered() -> None:
     assert {"simclr", "byol", "clip", "sleepfm_pair", "sleepfm_loo", "syneco",
-            "stack"} <= set(methods.names())
+            "stack", "dbeta"} <= set(methods.names())
 
 
 @pytest.mark.parametrize("name", methods.names())
-def test_method_builds_trains_one_step_and_embeds(name: str) -> None:
+def test_method_builds_trains_one_step_and_embeds(name: str, assets: dict) -> None:
     if name not in TINY:
         pytest.skip(f"no tiny config for {name!r}: add one to TINY in this file")
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    method = methods.build(name, TINY[name])
+    method = methods.build(name, MethodChoice(method=name, config=TINY[name]).resolved(assets).build_config())
     assert isinstance(method, Method) and method.inputs
     batch = tiny_batch(method)
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=1e-3)
