@@ -379,3 +379,14 @@ def test_claims_read_the_results() -> None:
                        "C6": "does not hold", "C6b": "not tested", "C7": "holds", "C8": "holds"}
     assert table.loc["C1", "this study"].startswith("+15.00")
     assert table.loc["C7", "this study"] == "99.0 vs 76.0"
+
+
+def test_embedding_spread_tells_a_collapsed_representation() -> None:
+    from physiofm.dbeta.evaluate import embedding_spread
+
+    rng = np.random.default_rng(0)
+    spread = rng.standard_normal((50, 4)) + 1.0
+    collapsed = np.tile(rng.standard_normal(4), (50, 1)) + 1e-6 * rng.standard_normal((50, 4))
+    table = embedding_spread({"a": {"s": spread}, "b": {"s": collapsed}})
+    assert table.loc[("a", "s"), "records"] == 50 and table.loc[("a", "s"), "dimensions"] == 4
+    assert table.loc[("a", "s"), "relative spread"] > 0.5 > 1e-4 > table.loc[("b", "s"), "relative spread"]
