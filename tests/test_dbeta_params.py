@@ -111,6 +111,7 @@ def test_paper_profile_evaluation_is_the_papers(paper_text: str) -> None:
     lp = s.linear_probe
     assert (tuple(lp.label_fractions), lp.subsample_seed) == ((0.01, 0.1, 1.0), 42)
     assert (lp.head.epochs, lp.head.batch_size, lp.head.lr) == (200, 128, 1e-3)  # Table 10
+    assert lp.head.standardise is False and lp.head.probe_kwargs()["standardise"] is False  # raw features
     assert "We keep training 200 epochs, batch size at 128, and learning rate at 0.001" in paper_text
     assert (s.zero_shot.texts, len(s.zero_shot.shift)) == ("description", 6)
     assert (s.ablations.label_fraction, s.ablations.texts) == (0.01, "name")
