@@ -10,6 +10,7 @@ import torch
 
 from physiofm import methods
 from physiofm.methods import Method
+from physiofm.sections import MethodChoice
 
 VIT = {"kind": "vit1d", "in_channels": 12, "signal_length": 400, "patch_size": 40, "depth": 1, "width": 16}
 NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
@@ -35,33 +36,82 @@ TINY = {
     "hybrid": {"encoder": VIT, "decoder_width": 16, "decoder_depth": 1, "decoder_heads": 1, "proj_dim": 8},
     "multimae": {**MAE},
     "multimae_drop": {**MAE},
+    # D-BETA reads 12-lead ECGs and report texts; its tokenizer and N3S bank are data-step assets.
+    "dbeta": {
+        "text_encoder": "scratch",
+        "tokenizer_file": "asset:tokenizer.json",
+        "report_bank": "asset:report_bank.npz",
+        "conv_channels": 8,
+        "ecg_width": 16,
+        "ecg_layers": 1,
+        "ecg_heads": 2,
+        "ecg_ffn": 32,
+        "pos_kernel": 8,
+        "pos_groups": 4,
+        "text_width": 16,
+        "text_layers": 1,
+        "text_heads": 2,
+        "text_ffn": 32,
+        "hidden": 16,
+        "fusion_layers": 2,
+        "fusion_heads": 2,
+        "fusion_ffn": 32,
+        "mem_layer": 1,
+        "mem_decoder_dim": 8,
+        "mem_decoder_layers": 1,
+        "mem_decoder_heads": 2,
+        "n3s_k": 4,
+    },
 }
 LABELS = {"label"}  # batch keys that are label columns (B,), not signals
 B = 6
+REPORTS = ["sinus rhythm normal ecg", "sinus bradycardia borderline ecg", "atrial fibrillation abnormal ecg",
+           "sinus rhythm left bundle branch block abnormal ecg", "sinus tachycardia stt changes abnormal ecg",
+           "sinus rhythm left ventricular hypertrophy abnormal ecg", "atrial flutter abnormal ecg"]
 
 
-def tiny_batch(method: Method, length: int = 400) -> dict[str, torch.Tensor]:
-    """One random batch of the method's inputs: (B, C, T) signals, C the channel count its encoder reads
-    (12 for a ViT1D), and (B,) int64 subject ids with two records of one subject."""
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory) -> dict:
+    """The data-step assets a text method names: a fitted report tokenizer and an N3S report bank."""
+    from physiofm.text import ReportBank, TfidfSvdEmbedder, fit_report_tokenizer, save_report_tokenizer
+
+    folder = tmp_path_factory.mktemp("assets")
+    save_report_tokenizer(fit_report_tokenizer(REPORTS, 100), folder / "tokenizer.json")
+    ReportBank.from_reports(REPORTS, TfidfSvdEmbedder(4).fit(REPORTS)).save(folder / "report_bank.npz")
+    return {p.name: p for p in folder.iterdir()}
+
+
+def tiny_batch(method: Method, length: int = 400) -> dict:
+    """One random batch of the method's inputs: (B, C, T) signals (C = 12 for ``ecg12`` and for a method whose
+    encoder reads 12 channels, such as a ViT1D; else 1), a text input ``report`` as B report texts, label
+    columns as (B,) floats, and (B,) int64 subject ids with two records of one subject."""
     g = torch.Generator().manual_seed(0)
     channels = getattr(getattr(method, "encoder", None), "in_channels", 1)
-    return {k: torch.tensor([0, 0, 1, 2, 3, 4]) if k == "subject" else
-            torch.randint(0, 2, (B,), generator=g).float() if k in LABELS else
-            torch.randn(B, channels, length, generator=g) for k in method.inputs}
+    out = {}
+    for k in method.inputs:
+        if k == "report":
+            out[k] = [REPORTS[i % len(REPORTS)] for i in range(B)]
+        elif k == "subject":
+            out[k] = torch.tensor([0, 0, 1, 2, 3, 4])
+        elif k in LABELS:
+            out[k] = torch.randint(0, 2, (B,), generator=g).float()
+        else:
+            out[k] = torch.randn(B, 12 if k == "ecg12" else channels, length, generator=g)
+    return out
 
 
 def test_the_papers_methods_are_registered() -> None:
     assert {"simclr", "byol", "clip", "sleepfm_pair", "sleepfm_loo", "syneco",
-            "stack"} <= set(methods.names())
+            "stack", "dbeta"} <= set(methods.names())
 
 
 @pytest.mark.parametrize("name", methods.names())
-def test_method_builds_trains_one_step_and_embeds(name: str) -> None:
+def test_method_builds_trains_one_step_and_embeds(name: str, assets: dict) -> None:
     if name not in TINY:
         pytest.skip(f"no tiny config for {name!r}: add one to TINY in this file")
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    method = methods.build(name, TINY[name])
+    method = methods.build(name, MethodChoice(method=name, config=TINY[name]).resolved(assets).build_config())
     assert isinstance(method, Method) and method.inputs
     batch = tiny_batch(method)
     opt = torch.optim.AdamW([p for p in method.parameters() if p.requires_grad], lr=1e-3)

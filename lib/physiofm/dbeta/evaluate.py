@@ -151,6 +151,21 @@ def embeddings(jobs: Mapping[str, Mapping[int, tuple]], down: Downstream, cache:
     return out
 
 
+def embedding_spread(emb: Mapping[str, Mapping[str, np.ndarray]]) -> pd.DataFrame:
+    """How much each model's representation varies between records: per model and store, the mean over
+    dimensions of the standard deviation over records, divided by the mean absolute value. Near 0 the
+    representation is (almost) the same vector for every record, a collapse no probe can read."""
+    rows = {}
+    for m, by_store in emb.items():
+        for store, x in by_store.items():
+            x = np.asarray(x, dtype=np.float64)
+            rows[(m, store)] = {"records": len(x), "dimensions": x.shape[1],
+                                "relative spread": x.std(axis=0).mean() / max(np.abs(x).mean(), 1e-12)}
+    table = pd.DataFrame(rows).T
+    table.index.names = ["method", "store"]
+    return table.astype({"records": int, "dimensions": int})
+
+
 def class_embeddings(jobs: Mapping[str, Mapping[int, tuple]], keys: Sequence[str], kind: str,
                      ) -> dict[str, dict[str, tuple[list[str], np.ndarray]]]:
     """method -> task key -> (class codes, (C, D) text embeddings of their ``kind`` texts)."""

@@ -172,10 +172,15 @@ class LinearHeadSpec(Section):
     batch_size: int = Field(ge=1)
     lr: PositiveFloat
     eval_every: int = Field(default=1, ge=1)
+    # Standardise each feature on the training rows first [D]. A linear head can represent the same functions
+    # either way; only the optimiser's conditioning changes, which matters when a representation varies by a
+    # small fraction of its size between records. The paper (and MERL) do not standardise.
+    standardise: bool = False
 
     def probe_kwargs(self) -> dict:
         return {"max_epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr,
-                "eval_every": self.eval_every, "patience": None, "select": "auroc"}
+                "eval_every": self.eval_every, "patience": None, "select": "auroc",
+                "standardise": self.standardise}
 
 
 class LinearProbeParams(ProbeSection):

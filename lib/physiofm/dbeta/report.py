@@ -237,8 +237,9 @@ def table_3(results: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     pub = load_published(PUBLISHED, "table_3")
     paper = pub.pivot_table(index="method", columns="task", values="value", sort=False)
     tasks = list(PAPER_TASKS)
-    paper["average (recomputed)"] = paper[tasks].mean(1)
-    paper = paper.map(lambda v: f"{v:.2f}" if round(v, 1) != v else f"{v:.1f}")
+    recomputed = paper[tasks].mean(axis=1).map(lambda v: f"{v:.2f}")
+    paper = paper.map(lambda v: f"{v:.1f}")  # as printed
+    paper["average (recomputed)"] = recomputed
     per = results[results["task"].isin(keys)]
     mine = _ours(per, "task", ["task"])
     avg = per.groupby(["method", "seed"], sort=False)["value"].mean().groupby(level=0, sort=False)
@@ -305,7 +306,8 @@ def table_ablation(scores: pd.DataFrame, table: str) -> pd.DataFrame:
             else:
                 v, sd = mine[col].iloc[0], mine[f"{col}_sd"].iloc[0]
                 row[(col, OURS)] = _cell(v, sd)
-        row["run"] = "" if mine.empty else str(mine["run"].iloc[0] or "")
+        run = None if mine.empty else mine["run"].iloc[0]
+        row["run"] = "" if run is None or pd.isna(run) else str(run)  # a None run reads back as NaN
         out.append(row)
     df = pd.DataFrame(out).set_index(["variant", "run"])
     df.columns = pd.MultiIndex.from_tuples(df.columns)

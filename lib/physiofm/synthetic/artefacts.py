@@ -9,6 +9,7 @@ Every episodic artefact is returned as an event row so that tests and QC can che
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,12 +57,17 @@ def poisson_events(
     return onset[order], dur[order]
 
 
+@functools.lru_cache(maxsize=64)
+def _lowpass_sos(cutoff_hz: float, fs: float) -> np.ndarray:
+    """A 2nd-order Butterworth low-pass; cached because designing it cost more than the noise it shapes."""
+    return signal.butter(2, cutoff_hz, fs=fs, output="sos")
+
+
 def _lowpass_noise(n: int, fs: float, cutoff_hz: float, rng: np.random.Generator) -> np.ndarray:
     """Unit-SD noise below ``cutoff_hz``, made on a coarse grid and interpolated (cheap for long n)."""
     grid_hz = max(8 * cutoff_hz, 2.0)
     m = int(n / fs * grid_hz) + 4
-    sos = signal.butter(2, cutoff_hz, fs=grid_hz, output="sos")
-    x = signal.sosfilt(sos, rng.standard_normal(m + 200))[200:]
+    x = signal.sosfilt(_lowpass_sos(cutoff_hz, grid_hz), rng.standard_normal(m + 200))[200:]
     x /= max(x.std(), 1e-12)
     return np.interp(np.arange(n) / fs, np.arange(m) / grid_hz, x)
 
