@@ -180,3 +180,29 @@ def test_chapter_tests_every_claim_and_is_a_part_of_the_book() -> None:
                     "Where the paper's tables contradict its text", "Which claims hold on our data"):
         assert f"## {heading}" in text
     assert "TODO" not in text and "DEMO-VERDICTS" not in text
+
+
+def test_book_toc_holds_the_chapter_and_every_notebook(tmp_path: Path) -> None:
+    """The assembler puts book/hybrid_ecg.md first in the hybrid_ecg part and every executed notebook of the
+    part under it (no Sphinx build here; tests/test_study_ci.py builds the ci book)."""
+    import shutil
+
+    import yaml
+
+    from physiofm.book import assemble
+    from physiofm.config import PAPERS
+
+    root = tmp_path / "study"
+    (root / "book").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
+    shutil.copy(ROOT / "book" / "hybrid_ecg.md", root / "book" / "hybrid_ecg.md")
+    shutil.copytree(ROOT / "notebooks" / "hybrid_ecg", root / "notebooks" / "hybrid_ecg")
+    shutil.copytree(ROOT / "notebooks" / "hybrid_ecg", root / "build" / "ci" / "notebooks" / "hybrid_ecg")
+    src = assemble("ci", root)
+    toc = yaml.safe_load((src / "_toc.yml").read_text())
+    part, = [p for p in toc["parts"] if p["caption"] == PAPERS["hybrid_ecg"]]
+    chapter, = part["chapters"]
+    assert chapter["file"] == "hybrid_ecg/index"
+    stems = sorted(p.stem for p in (ROOT / "notebooks" / "hybrid_ecg").glob("*.ipynb"))
+    assert [s["file"] for s in chapter["sections"]] == [f"hybrid_ecg/{s}" for s in stems]
+    assert (src / "hybrid_ecg" / "index.md").read_text() == (ROOT / "book" / "hybrid_ecg.md").read_text()
