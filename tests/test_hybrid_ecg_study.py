@@ -163,3 +163,46 @@ def test_tables_put_the_papers_numbers_beside_ours_and_judge_the_claims(demo) ->
     paper = claims["verdict on the paper"].to_dict()
     assert paper["C1"] == "does not hold" and paper["C5"] == "does not hold"  # GL fine-tuned < SL ViT
     assert {paper[c] for c in ("C2", "C3", "C4", "C6", "C7")} == {"holds"}
+
+
+def test_chapter_tests_every_claim_and_is_a_part_of_the_book() -> None:
+    """book/hybrid_ecg.md is the hybrid_ecg part's chapter (the assembler makes every paper of ``PAPERS`` a
+    part, its chapter first): it names C1-C7, links every notebook of the part and holds no placeholder."""
+    from physiofm.config import PAPERS
+
+    assert "hybrid_ecg" in PAPERS
+    text = (ROOT / "book" / "hybrid_ecg.md").read_text()
+    for c in range(1, 8):
+        assert f"**C{c}**" in text
+    for nb in sorted((ROOT / "notebooks" / "hybrid_ecg").glob("*.ipynb")):
+        assert f"{{doc}}`{nb.stem}`" in text, nb.stem
+    for heading in ("Choices where the paper is silent", "What \"encoder generalisation\" means here",
+                    "Where the paper's tables contradict its text", "Which claims hold on our data"):
+        assert f"## {heading}" in text
+    assert "TODO" not in text and "DEMO-VERDICTS" not in text
+
+
+def test_book_toc_holds_the_chapter_and_every_notebook(tmp_path: Path) -> None:
+    """The assembler puts book/hybrid_ecg.md first in the hybrid_ecg part and every executed notebook of the
+    part under it (no Sphinx build here; tests/test_study_ci.py builds the ci book)."""
+    import shutil
+
+    import yaml
+
+    from physiofm.book import assemble
+    from physiofm.config import PAPERS
+
+    root = tmp_path / "study"
+    (root / "book").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[project]\nname='x'\n")
+    shutil.copy(ROOT / "book" / "hybrid_ecg.md", root / "book" / "hybrid_ecg.md")
+    shutil.copytree(ROOT / "notebooks" / "hybrid_ecg", root / "notebooks" / "hybrid_ecg")
+    shutil.copytree(ROOT / "notebooks" / "hybrid_ecg", root / "build" / "ci" / "notebooks" / "hybrid_ecg")
+    src = assemble("ci", root)
+    toc = yaml.safe_load((src / "_toc.yml").read_text())
+    part, = [p for p in toc["parts"] if p["caption"] == PAPERS["hybrid_ecg"]]
+    chapter, = part["chapters"]
+    assert chapter["file"] == "hybrid_ecg/index"
+    stems = sorted(p.stem for p in (ROOT / "notebooks" / "hybrid_ecg").glob("*.ipynb"))
+    assert [s["file"] for s in chapter["sections"]] == [f"hybrid_ecg/{s}" for s in stems]
+    assert (src / "hybrid_ecg" / "index.md").read_text() == (ROOT / "book" / "hybrid_ecg.md").read_text()

@@ -97,7 +97,8 @@ def embed_segments(method, data: SegmentDataset, *, batch_size: int,
     usable = {k: v for k, v in (inputs or {}).items() if all(c in data.groups for c in v)}
     chunks: dict[str, list[np.ndarray]] = {}
     order = torch.utils.data.SequentialSampler(data)
-    for batch in tqdm(data.loader(batch_size, sampler=order), desc=desc, leave=False):
+    # disable=None: a bar on a terminal only; in an executed notebook every redraw would stay in the page
+    for batch in tqdm(data.loader(batch_size, sampler=order), desc=desc, leave=False, disable=None):
         out = {}
         if usable:
             reps = method.embed_inputs(batch, usable, stand_in)

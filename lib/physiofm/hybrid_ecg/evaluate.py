@@ -275,11 +275,13 @@ def supervised_train_scores(finetune_dir: Path, name: str, seed: int) -> np.ndar
 
 def risk_results(embeddings: Mapping[str, Mapping[int, Mapping[str, np.ndarray]]],
                  selected: Mapping[str, Run], labels: pd.DataFrame, task_sections: Sequence[TaskSection],
-                 finetune_dir: Path, seeds: Sequence[int], probe: str = "lr") -> pd.DataFrame:
+                 finetune_dir: Path, seeds: Sequence[int], probe: str = "lr",
+                 probe_kwargs: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Risk decomposition of each selected model's linear probe per task, seed and error kind.
 
     Tr = the training share, Te = the test folds; the approximation error is the training error of the SL
-    ViT of the model's architecture, fine-tuned on Tr in the finetune step with the same seed. Rows:
+    ViT of the model's architecture, fine-tuned on Tr in the finetune step with the same seed;
+    ``probe_kwargs`` go to the probe (e.g. ``max_iter`` of the logistic regression). Rows:
     method, task, probe, metric (= component), seed, value, error (``zero_one`` or ``one_minus_auroc``).
     """
     rows = split_rows(labels)
@@ -295,7 +297,8 @@ def risk_results(embeddings: Mapping[str, Mapping[int, Mapping[str, np.ndarray]]
                 y_tr = by_row.loc[rows["train"], t.target].to_numpy(int)
                 y_te = by_row.loc[rows["test"], t.target].to_numpy(int)
                 errors = risk_errors(X[rows["train"]], y_tr, X[rows["test"]], y_te,
-                                     prediction_errors(y_tr, sup[:, k]), probe=probe, seed=s)
+                                     prediction_errors(y_tr, sup[:, k]), probe=probe, seed=s,
+                                     **(probe_kwargs or {}))
                 for kind, measured in errors.items():
                     for component, v in risk_decomposition(**measured).items():
                         out.append({"method": m, "task": t.name, "probe": probe, "metric": component,

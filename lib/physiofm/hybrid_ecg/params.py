@@ -176,6 +176,7 @@ class ScarcityStep(FinetuneSection):
 
 class RiskStep(Section):
     probe: Literal["lr", "fc"]  # the probe of the decomposition (reference: Optuna-tuned; here fixed)
+    max_iter: int = Field(gt=0)  # lbfgs iterations of the "lr" probe (scikit-learn's 100 stop short here)
     embed_batch_size: int = Field(gt=0)
 
 

@@ -139,7 +139,8 @@ def risk_results(ctx) -> pd.DataFrame:
     _, _, labels = data.open_downstream(ctx.input("data"))
     emb = read_run_embeddings(ctx.input("probe") / "embeddings")
     res = evaluate.risk_results(emb, selected(ctx), labels, ctx.shared.tasks, ctx.input("finetune"),
-                                ctx.shared.seeds, ctx.params.probe)
+                                ctx.shared.seeds, ctx.params.probe,
+                                {"max_iter": ctx.params.max_iter} if ctx.params.probe == "lr" else {})
     write_results(res, ctx.out / "results.parquet")
     return res
 
