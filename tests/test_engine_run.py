@@ -167,3 +167,19 @@ def test_sections_reject_inconsistent_settings() -> None:
         TrainSection(batch_size=8, max_steps=10, lr=1e-3, weight_decay=0.0, sampler="cycle")
     with pytest.raises(ValueError, match="warmup_steps"):
         TrainSection(batch_size=8, max_steps=10, lr=1e-3, weight_decay=0.0, warmup_steps=20)
+
+
+def test_loss_curves_draw_one_panel_per_run_with_the_selected_step():
+    import pandas as pd
+
+    from physiofm.training.plots import loss_curves
+
+    curves = pd.DataFrame({"method": ["a"] * 4 + ["b"] * 4, "step": [1, 2, 3, 4] * 2,
+                           "loss": [4.0, 3.0, 2.5, 2.0, 1.0, 0.9, 0.8, 0.7],
+                           "val_loss": [None, 3.5, None, 3.9, None, 1.2, None, 1.1]})
+    fig = loss_curves(curves, labels={"a": "A"}, cols=1)
+    axes = [ax for ax in fig.axes if ax.get_visible() and ax.has_data()]
+    assert [ax.get_title() for ax in axes] == ["A", "b"]
+    selected = [line.get_xdata()[0] for line in axes[0].lines if line.get_linestyle() == ":"]
+    assert selected == [2]  # the lowest validation loss of run a
+    assert loss_curves(curves, runs=["b"], labels=str.upper).axes[0].get_title() == "B"

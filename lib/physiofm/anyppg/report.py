@@ -16,6 +16,8 @@ from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
 from physiofm.evaluation.tasks import label_table, task_rows, task_targets
 from physiofm.store import SegmentStore
 
+METHOD_LABELS = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL"}  # panel titles in figures
+
 
 # ------------------------------------------------------------------------------------------ data tables
 def paper_sources_table() -> pd.DataFrame:
@@ -129,27 +131,6 @@ def plot_examples(stores: Mapping[str, SegmentStore], n: int, seed: int, fs: flo
             ax.set_yticks([])
     axes[0, 0].legend(loc="upper right", fontsize=7, ncol=2)
     axes[-1, 0].set_xlabel("time (s)")
-    fig.tight_layout()
-    return fig
-
-
-def plot_curves(curves: pd.DataFrame) -> plt.Figure:
-    """Training loss (logged windows) and validation loss per method; one panel per method."""
-    methods = list(dict.fromkeys(curves["method"]))
-    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), squeeze=False)
-    labels = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL"}
-    for ax, m in zip(axes[0], methods, strict=True):
-        c = curves[curves["method"] == m]
-        ax.plot(c["step"], c["loss"], lw=1, label="train")
-        v = c[c["val_loss"].notna()]
-        ax.plot(v["step"], v["val_loss"], "o-", ms=3, label="validation")
-        best = v.loc[v["val_loss"].idxmin()] if len(v) else None
-        if best is not None:
-            ax.axvline(best["step"], color="grey", ls=":", lw=1, label="selected (best val)")
-        ax.set_title(labels.get(m, m))
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -99,29 +99,6 @@ def plot_examples(store: SegmentStore, n: int, seed: int, fs: float) -> plt.Figu
 
 
 # -------------------------------------------------------------------------------------------- training
-def plot_curves(curves: pd.DataFrame) -> plt.Figure:
-    """Training loss (per logging window) and validation loss per run; one panel per run."""
-    runs = list(dict.fromkeys(curves["method"]))
-    cols = min(3, len(runs))
-    rows = int(np.ceil(len(runs) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
-    for ax, m in zip(axes.flat, runs, strict=False):
-        c = curves[curves["method"] == m]
-        ax.plot(c["step"], c["loss"], lw=1, label="train")
-        v = c[c["val_loss"].notna()]
-        ax.plot(v["step"], v["val_loss"], "o-", ms=3, label="validation")
-        if len(v):
-            ax.axvline(v.loc[v["val_loss"].idxmin(), "step"], color="grey", ls=":", lw=1, label="selected")
-        ax.set_title(method_label(m), fontsize=9)
-        ax.set_xlabel("step")
-        ax.set_ylabel("loss")
-        ax.legend(fontsize=7)
-    for ax in list(axes.flat)[len(runs):]:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
-
-
 def loss_terms(curves: pd.DataFrame) -> pd.DataFrame:
     """The four loss terms and the accuracies, averaged over the last fifth of each run's training steps."""
     cols = [c for c in ("loss_mlm", "loss_mem", "loss_etm", "loss_ets", "etm_acc", "etm_acc_neg", "mlm_acc",

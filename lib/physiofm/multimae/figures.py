@@ -39,26 +39,6 @@ def plot_examples(arrays: Mapping[str, np.ndarray], rows: pd.DataFrame, fs: floa
     return fig
 
 
-def plot_curves(curves: pd.DataFrame) -> plt.Figure:
-    """Training loss (per logging window) and validation loss per pretraining run, one panel per run."""
-    runs = list(dict.fromkeys(curves["method"]))
-    cols = min(5, len(runs))
-    nrows = -(-len(runs) // cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.0 * cols, 2.4 * nrows), squeeze=False)
-    for ax in axes.flat[len(runs):]:
-        ax.axis("off")
-    for ax, run in zip(axes.flat, runs):
-        c = curves[curves["method"] == run]
-        ax.plot(c["step"], c["loss"], lw=1, label="train")
-        v = c[c["val_loss"].notna()]
-        ax.plot(v["step"], v["val_loss"], "o-", ms=3, label="validation")
-        ax.set_title(RUN_LABELS.get(run, run), fontsize=8)
-        ax.set_xlabel("step", fontsize=8)
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 def plot_reconstructions(panels: Mapping[str, Mapping[str, np.ndarray]], fs: float, seconds: float,
                          window: int = 0) -> plt.Figure:
     """Fig 4: for each panel (a model and masking), every modality of one window: target (blue), prediction

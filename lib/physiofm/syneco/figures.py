@@ -92,26 +92,6 @@ def heatmap(table: pd.DataFrame, title: str, vmin: float = 0.4, vmax: float = 1.
     return fig
 
 
-def loss_curves(curves: pd.DataFrame, methods: Sequence[str]) -> Figure:
-    """Training loss (line) and validation loss (dots) per method, one panel each."""
-    n = len(methods)
-    cols = min(5, n)
-    rows = int(np.ceil(n / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 2.4 * rows), squeeze=False)
-    for ax, m in zip(axes.flat, methods):
-        c = curves[curves["method"] == m]
-        ax.plot(c["step"], c["loss"], lw=0.9, label="train")
-        v = c.dropna(subset=["val_loss"])
-        ax.plot(v["step"], v["val_loss"], "o", ms=3, label="validation")
-        ax.set_title(m, fontsize=9)
-        ax.set_xlabel("step")
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
 def ablation_bars(table: pd.DataFrame, a: str, b: str) -> Figure:
     """AUROC of ``a`` and ``b`` on every AUROC column of an ablation table (:func:`.tables.ablation`)."""
     if a not in table:
