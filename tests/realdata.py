@@ -51,9 +51,11 @@ Paper-profile sources covered, per paper (``params/paper``):
 from __future__ import annotations
 
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import wfdb
 
@@ -177,4 +179,67 @@ def assemble(samples: Path, dest: Path, subdirs: dict[str, list[str]] | None = N
             folder.mkdir(parents=True, exist_ok=False)
             build(samples, folder, out)
             out.datasets.setdefault(dataset, []).append(folder)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Expectations computed from the raw samples alone, independently of physiofm.segments and physiofm.store.
+
+#: sample channel name -> the loaders' canonical name (the ICU samples' ECG and PPG channels)
+ICU_CANONICAL = {"II": "ecg_ii", "V": "ecg_v", "PLETH": "ppg", "Pleth": "ppg"}
+
+
+def expected_windows(rec, channels: list[str], window_s: float, max_gap_s: float, flat_min_s: float,
+                     max_flatline: float, max_invalid: float) -> list[tuple[float, str]]:
+    """(window start in s, ``kept`` / drop reason) of every window a record implies, from its raw samples.
+
+    Valid in the records used here, whose NaN runs are either at an edge or shorter than ``max_gap_s``: one
+    span per record, from the latest first valid sample to the earliest last one over the channels.
+    """
+    from physiofm.signals import flatline_fraction, runs
+
+    lo, hi = 0.0, np.inf
+    for c in channels:
+        ok = np.flatnonzero(~np.isnan(rec.signals[c]))
+        lo, hi = max(lo, ok[0] / rec.fs[c]), min(hi, (ok[-1] + 1) / rec.fs[c])
+        starts, ends = runs(np.isnan(rec.signals[c][ok[0]:ok[-1] + 1]))
+        assert (ends - starts).max(initial=0) <= max_gap_s * rec.fs[c], "an interior gap would split the span"
+    out = []
+    for k in range(int((hi - lo) // window_s)):
+        t0, reason = lo + k * window_s, "kept"
+        raw = {c: rec.signals[c][int(np.ceil(t0 * rec.fs[c] - 1e-6)):][:int(round(window_s * rec.fs[c]))]
+               for c in channels}
+        if any(flatline_fraction(x, max(2, int(np.ceil(flat_min_s * rec.fs[c])))) > max_flatline
+               for c, x in raw.items()):
+            reason = "flatline"
+        elif any(np.isnan(x).mean() > max_invalid for x in raw.values()):
+            reason = "invalid"
+        out.append((t0, reason))
+    return out
+
+
+def icu_exclusions(folder: Path, require: list[str], min_duration_s: float = 0.0) -> dict[str, int]:
+    """Reason -> how many segments of a MIMIC-style stand-in a loader must leave out, from the headers: a
+    required channel missing (``missing_channel``), else shorter than ``min_duration_s`` (``short_record``).
+    Master (multi-segment) headers are not segments."""
+    out: Counter = Counter()
+    for hea in sorted(Path(folder).rglob("*.hea")):
+        h = wfdb.rdheader(str(hea.with_suffix("")))
+        if getattr(h, "seg_name", None):
+            continue
+        have = {ICU_CANONICAL[n] for n in h.sig_name if n in ICU_CANONICAL}
+        if not set(require) <= have:
+            out["missing_channel"] += 1
+        elif h.sig_len / h.fs < min_duration_s:
+            out["short_record"] += 1
+    return dict(out)
+
+
+def header_comments(hea: Path) -> dict[str, str]:
+    """``# Key: value`` comments of a CinC header (Age, Sex, Dx, ...)."""
+    out = {}
+    for c in wfdb.rdheader(str(Path(hea).with_suffix(""))).comments:
+        key, sep, value = c.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
     return out

@@ -142,3 +142,13 @@ def test_table2_puts_published_rows_first() -> None:
     assert list(t.columns) == ["#Samples", "R@1", "R@5", "R@10", "mAP@10", "MRR"]
     assert RetrievalParams(batch_pairs=2560, ks=[1, 5, 10], split="test", checkpoint="best",
                            embed_batch_size=8).batch_pairs == 2560
+
+
+def test_the_probe_set_table_of_a_run_with_no_loadable_probe_set() -> None:
+    """A paper-profile run whose probe sets are all unavailable (the real-sample smoke run) used to fail in
+    the data notebook's table; it shows an empty table with the usual columns."""
+    from physiofm.anyppg.report import probe_set_summary
+
+    table = probe_set_summary({}, {})
+    assert table.empty and list(table.index.names) == ["probe set", "task"]
+    assert list(table.columns) == ["type", "segments", "subjects", "labels"]

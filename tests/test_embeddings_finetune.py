@@ -110,3 +110,37 @@ def test_finetune_end_to_end_with_separate_lrs(tmp_path):
     frozen_enc = Encoder()
     model2, _ = finetune(frozen_enc, 2, train, cfg, tmp_path / "ft0", encoder_lr=0.0, embed_dim=4)
     assert model2.head.in_features == 4
+
+
+def test_finetune_segments_on_a_store_scores_splits_and_reads_back(tmp_path):
+    """finetune_segments: a ViT1D + head on a 12-lead store with two label columns; early stopping on the
+    validation rows; scores per split in row order; a rerun with the same inputs reads them back."""
+    from functools import partial
+
+    from physiofm import sources
+    from physiofm.finetune import finetune_segments
+    from physiofm.models import build_backbone
+    from physiofm.preprocess import hybrid_ecg_config, hybrid_ecg_segments
+    from physiofm.sections import SyntheticEcg12Source
+    from physiofm.store import build_store
+
+    spec = SyntheticEcg12Source(kind="synthetic_ecg12", name="ptb", n_subjects=40, seed=3)
+    store = build_store(tmp_path / "st", sources.recordings(spec), partial(hybrid_ecg_segments,
+                        cfg=hybrid_ecg_config()), {"v": 1}, subjects_per_shard=20, workers=1, progress=False)
+    n = len(store)
+    rows = {"train": {"ptb": np.arange(0, n - 16)}, "val": {"ptb": np.arange(n - 16, n - 8)},
+            "test": {"ptb": np.arange(n - 8, n)}}
+    vit = {"kind": "vit1d", "patch_size": 250, "depth": 1, "width": 16}
+    cfg = TrainConfig(lr=1e-3, max_steps=6, val_every=3, patience=2, log_every=2, device="cpu",
+                      progress=False)
+    torch.manual_seed(0)
+    kw = dict(batch_size=8, predict_splits=("train", "test"))
+    scores, result = finetune_segments(build_backbone(vit), {"ptb": store}, "ecg", ["MI", "HYP"], rows, cfg,
+                                       tmp_path / "ft", **kw)
+    assert scores["test"].shape == (8, 2) and scores["train"].shape == (n - 16, 2)
+    assert ((scores["test"] > 0) & (scores["test"] < 1)).all() and result.steps == 6
+    assert not (tmp_path / "ft" / "checkpoints").exists() and (tmp_path / "ft" / "curve.csv").is_file()
+    torch.manual_seed(0)
+    again, none = finetune_segments(build_backbone(vit), {"ptb": store}, "ecg", ["MI", "HYP"], rows, cfg,
+                                    tmp_path / "ft", **kw)
+    assert none is None and np.array_equal(again["test"], scores["test"])

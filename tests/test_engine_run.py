@@ -16,6 +16,7 @@ import torch
 from physiofm import sources
 from physiofm.io import read_json
 from physiofm.preprocess import AnyPPGPreprocess, anyppg_segments
+from physiofm.sampler import PairedBatch, PairedBatches
 from physiofm.sections import SyntheticSource, TrainSection
 from physiofm.splits import split_table, write_splits
 from physiofm.store import build_store
@@ -98,6 +99,67 @@ def test_batches_and_the_fixed_validation_subset(data_dir: Path) -> None:
     per_source = data.splits[data.splits["split"] == "train"].groupby("source").size()
     assert len(first) == sum(int(0.5 * n + 0.5) for n in per_source) // 4  # half of each source per cycle
     assert data.key() == RunData.open(data_dir).key()
+
+
+def test_paired_batches_draw_another_member_of_the_same_group() -> None:
+    groups = np.array([5, 5, 5, 7, 9, 9, 7, 3])  # subject 3 has one segment
+    paired = PairedBatches([[0, 1, 2, 3], [4, 5, 6, 7]], groups, seed=1)
+    first = list(paired)
+    for b in first:
+        assert np.array_equal(groups[b.partners], groups[b.positions])
+        alone = np.bincount(groups)[groups[b.positions]] == 1
+        assert np.all((b.partners == b.positions) == alone)  # itself only when it has no other segment
+    assert all(np.array_equal(a.partners, b.partners) for a, b in zip(first, PairedBatches(
+        [[0, 1, 2, 3], [4, 5, 6, 7]], groups, seed=1)))  # deterministic
+    draws = set()
+    for epoch in range(20):
+        paired.set_epoch(epoch)
+        draws.add(int(next(iter(paired)).partners[0]))
+    assert draws == {1, 2}  # every other member of the group, epoch by epoch
+
+
+def test_paired_loaders_give_pairs_of_one_subject(data_dir: Path) -> None:
+    data = RunData.open(data_dir)
+    train = TrainSection(batch_size=8, max_steps=1, lr=1e-3, weight_decay=0.0, val_segments=16)
+    tr, val = loaders(data, ("ppg", "ppg_pair", "subject"), train, seed=0)
+    ds = tr.dataset
+    codes = ds.subject_codes()
+    subjects = [f"{n}/{sub}" for n, st, rows in zip(ds.names, ds.stores, ds.rows)
+                for sub in st.index["subject_id"].astype(str).to_numpy()[rows]]
+    assert len(np.unique(codes)) == len(set(subjects))
+    assert all(len({s for s, c in zip(subjects, codes) if c == k}) == 1 for k in np.unique(codes))
+    for batch in list(tr)[:3]:
+        assert batch["ppg_pair"].shape == batch["ppg"].shape == (8, 1, 1250)
+        assert batch["subject"].dtype == torch.int64
+        assert torch.equal(batch["subject"], torch.from_numpy(codes[batch["index"].numpy()]))
+        assert not torch.equal(batch["ppg_pair"], batch["ppg"])  # another segment, not the same one
+    item = ds[PairedBatch(np.array([0, 1]), np.array([1, 0]))]
+    assert torch.equal(item["ppg_pair"][0], item["ppg"][1])
+    assert torch.equal(item["ppg_pair"][1], item["ppg"][0])
+    v1 = [b["ppg_pair"] for b in val]
+    assert v1 and all(torch.equal(a, b) for a, b in zip(v1, [b["ppg_pair"] for b in val]))
+
+
+def test_encoder_sections_are_told_apart_by_kind() -> None:
+    """sections.EncoderSection: one section per backbone kind; a section without kind is a Net1D; the spec
+    builds the backbone of the registry."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from physiofm.models import ResNet1D, ViT1D, build_backbone
+    from physiofm.sections import EncoderSection, Net1DSection, ResNet1DSection, ViT1DSection
+
+    adapter = TypeAdapter(EncoderSection)
+    assert isinstance(adapter.validate_python({"base_filters": 8}), Net1DSection)
+    vit = adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 16,
+                                   "signal_length": 500})
+    assert isinstance(vit, ViT1DSection) and isinstance(build_backbone(vit.spec()), ViT1D)
+    res = adapter.validate_python({"kind": "resnet1d", "blocks": [1, 1, 1, 1], "base_width": 4})
+    assert isinstance(res, ResNet1DSection) and build_backbone(res.spec()).out_features == 4 * 8 * 4
+    assert isinstance(build_backbone(res.spec()), ResNet1D)
+    with pytest.raises(ValidationError, match="heads"):
+        adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 24, "heads": 5})
+    with pytest.raises(ValidationError, match="extra"):
+        adapter.validate_python({"kind": "vit1d", "patch_size": 50, "depth": 1, "width": 16, "filters": [8]})
 
 
 def test_sections_reject_inconsistent_settings() -> None:

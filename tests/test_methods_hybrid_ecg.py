@@ -10,9 +10,8 @@ import torch
 from physiofm import augment, methods
 from physiofm.objectives import info_nce, masked_info_nce, masked_reconstruction_loss
 
-TINY = dict(
-    signal_length=500, patch_size=50, depth=1, width=64, decoder_width=32, decoder_depth=1, decoder_heads=2
-)
+VIT = {"kind": "vit1d", "in_channels": 12, "signal_length": 500, "patch_size": 50, "depth": 1, "width": 64}
+TINY = dict(encoder=VIT, decoder_width=32, decoder_depth=1, decoder_heads=2)
 
 
 def tiny_batch(n: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -39,7 +38,13 @@ def test_both_methods_are_registered_with_their_configs() -> None:
     assert {"mae", "hybrid"} <= set(methods.names())
     cfg = methods.config_class("hybrid")()
     assert (cfg.w_recon, cfg.w_patient, cfg.w_sample, cfg.temperature) == (1.0, 1.0, 1.0, 0.1)
-    assert (cfg.patch_size, cfg.depth, cfg.width, cfg.mask_ratio, cfg.loss) == (60, 2, 512, 0.75, "l1")
+    assert (cfg.mask_ratio, cfg.loss) == (0.75, "l1")
+    assert cfg.encoder == {"kind": "vit1d", "in_channels": 12, "patch_size": 60, "depth": 2, "width": 512,
+                           "signal_length": 2500}
+    with pytest.raises(ValueError, match="vit1d"):
+        methods.build("mae", {"encoder": {"kind": "net1d"}})
+    with pytest.raises(ValueError, match="embed_dim"):
+        methods.build("mae", {"encoder": {**VIT, "embed_dim": 8}})
     with pytest.raises(ValueError, match="unknown"):
         methods.build("mae", {"patch": 60})
     with pytest.raises(ValueError, match="loss must be one of"):

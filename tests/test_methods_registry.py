@@ -11,9 +11,13 @@ import torch
 from physiofm import methods
 from physiofm.methods import Method
 
+VIT = {"kind": "vit1d", "in_channels": 12, "signal_length": 400, "patch_size": 40, "depth": 1, "width": 16}
 NET = {"kind": "net1d", "base_filters": 8, "filters": [8, 16], "blocks": [1, 1], "kernel_size": 5,
        "stride": 4,
        "groups_width": 8, "stem_stride": 4, "dropout": 0.0}
+# MultiMAE on 400-sample windows: 4 one-second tokens of 100 samples per modality.
+MAE = {"tokens": 4, "samples_per_token": 100, "width": 16, "depth": 1, "heads": 2, "decoder_heads": 2,
+       "conv_channels": 4, "conv_kernel": 5, "modalities": ["eeg", "eog", "emg", "ecg"]}
 # A tiny config per method (registry name -> config); a method added later adds its entry here.
 TINY = {
     "syneco": {"encoder": {**NET, "embed_dim": 16}},
@@ -27,15 +31,23 @@ TINY = {
     "syneco_tokens": {"encoder": {**NET, "stride": 1, "stem_stride": 8, "embed_dim": 16}, "n_tokens": 50,
                       "crop_tokens": 20, "fusion_window": 10, "fusion_dim": 8, "fusion_heads": 2},
     "supervised": {"base": "stack", "encoder": {**NET, "embed_dim": 16}, "targets": ["label"]},
+    "mae": {"encoder": VIT, "decoder_width": 16, "decoder_depth": 1, "decoder_heads": 1},
+    "hybrid": {"encoder": VIT, "decoder_width": 16, "decoder_depth": 1, "decoder_heads": 1, "proj_dim": 8},
+    "multimae": {**MAE},
+    "multimae_drop": {**MAE},
 }
 LABELS = {"label"}  # batch keys that are label columns (B,), not signals
 B = 6
 
 
 def tiny_batch(method: Method, length: int = 400) -> dict[str, torch.Tensor]:
+    """One random batch of the method's inputs: (B, C, T) signals, C the channel count its encoder reads
+    (12 for a ViT1D), and (B,) int64 subject ids with two records of one subject."""
     g = torch.Generator().manual_seed(0)
-    return {k: (torch.randint(0, 2, (B,), generator=g).float() if k in LABELS
-                else torch.randn(B, 1, length, generator=g)) for k in method.inputs}
+    channels = getattr(getattr(method, "encoder", None), "in_channels", 1)
+    return {k: torch.tensor([0, 0, 1, 2, 3, 4]) if k == "subject" else
+            torch.randint(0, 2, (B,), generator=g).float() if k in LABELS else
+            torch.randn(B, channels, length, generator=g) for k in method.inputs}
 
 
 def test_the_papers_methods_are_registered() -> None:
@@ -78,3 +90,16 @@ def test_build_rejects_unknown_names_and_settings() -> None:
         methods.build("syneco", {"tempreature": 0.1})
     with pytest.raises(TypeError):
         methods.build("syneco", 3)
+
+
+def test_two_view_methods_read_a_12_lead_ecg_through_a_vit1d_encoder() -> None:
+    """simclr / byol with a ViT1D encoder spec (the cross-paper benchmark): (B, 12, T) views of one key."""
+    torch.manual_seed(0)
+    for name, extra in (("simclr", {}), ("byol", {"hidden": 16, "dim": 8})):
+        method = methods.build(name, {"pair": ["ecg", "ecg"], "encoder": VIT, **extra})
+        batch = {"ecg": torch.randn(B, 12, 400)}
+        loss = method.loss(batch)
+        loss.backward()
+        assert math.isfinite(loss.item()) and method.embed(batch).shape == (B, 16)
+    with pytest.raises(ValueError, match=r"\(B, 12, T\)"):
+        method.loss({"ecg": torch.randn(B, 1, 400)})

@@ -24,8 +24,8 @@ from physiofm.preprocess import (
     hybrid_ecg_segments,
     syneco_segments,
 )
-from physiofm.recording import Recording
-from physiofm.signals import flatline_fraction, runs
+from physiofm.signals import flatline_fraction
+from realdata import expected_windows
 
 pytestmark = pytest.mark.filterwarnings("ignore::physiofm.datasets.DatasetWarning")
 
@@ -42,33 +42,6 @@ def anyppg(real_data_root):
     recs = list(datasets.load("mimic3_wave", real_data_root.folder("mimic3_wave"), require=["ecg_ii", "ppg"]))
     cfg = AnyPPGPreprocess()
     return recs, cfg, anyppg_segments(recs, cfg)
-
-
-def expected_windows(rec: Recording, channels: list[str], window_s: float, max_gap_s: float,
-                     flat_min_s: float, max_flatline: float, max_invalid: float) -> list[tuple[float, str]]:
-    """(window start in s, ``kept`` / drop reason) of every window a record implies, from its raw samples.
-
-    Valid in the records used here, whose NaN runs are either at an edge or shorter than ``max_gap_s``: one
-    span per record, from the latest first valid sample to the earliest last one over the channels.
-    """
-    lo, hi = 0.0, np.inf
-    for c in channels:
-        ok = np.flatnonzero(~np.isnan(rec.signals[c]))
-        lo, hi = max(lo, ok[0] / rec.fs[c]), min(hi, (ok[-1] + 1) / rec.fs[c])
-        starts, ends = runs(np.isnan(rec.signals[c][ok[0]:ok[-1] + 1]))
-        assert (ends - starts).max(initial=0) <= max_gap_s * rec.fs[c], "an interior gap would split the span"
-    out = []
-    for k in range(int((hi - lo) // window_s)):
-        t0, reason = lo + k * window_s, "kept"
-        raw = {c: rec.signals[c][int(np.ceil(t0 * rec.fs[c] - 1e-6)):][:int(round(window_s * rec.fs[c]))]
-               for c in channels}
-        if any(flatline_fraction(x, max(2, int(np.ceil(flat_min_s * rec.fs[c])))) > max_flatline
-               for c, x in raw.items()):
-            reason = "flatline"
-        elif any(np.isnan(x).mean() > max_invalid for x in raw.values()):
-            reason = "invalid"
-        out.append((t0, reason))
-    return out
 
 
 def _dropped(funnel) -> dict[str, int]:

@@ -276,3 +276,21 @@ def test_longest_remaining_chain_starts_first(study: Path, tmp_path: Path) -> No
                         "toy/boom": {"seconds": 2.0}, "toy/after": {"seconds": 30.0}}
     chain = critical_path(discover(study), manifest)
     assert chain == {"toy/make": 33.0, "toy/use": 10.0, "toy/boom": 32.0, "toy/after": 30.0}
+
+
+def test_terminal_text_collapses_nested_progress_bars() -> None:
+    """tqdm's nested bars move the cursor with newlines and ESC[A; the book shows their final state only."""
+    import io
+
+    from tqdm import tqdm
+
+    from physiofm.runner import terminal_text
+
+    stream = io.StringIO()
+    for i in tqdm(range(3), desc="outer", file=stream, mininterval=0):
+        for _ in tqdm(range(4), desc=f"inner{i}", file=stream, leave=False, mininterval=0, miniters=1):
+            pass
+    assert stream.getvalue().count("inner") > 6  # every update was written
+    shown = terminal_text(stream.getvalue()).splitlines()
+    assert len(shown) == 1 and shown[0].startswith("outer: 100%")
+    assert terminal_text("a\rb\nwarning: x\n\x1b[32mc\x1b[0m\n") == "b\nwarning: x\nc\n"

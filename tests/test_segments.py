@@ -188,12 +188,12 @@ def test_ecg12_paths_convert_to_millivolts_resample_and_pad():
     assert np.abs(hyb.arrays["ecg"][0]).max() == pytest.approx(1.0, rel=0.01)    # 1000 uV -> 1 mV
     assert hyb.funnel.dropped[("after_qc", "nan")] == 1 and list(hyb.index["age"].iloc[:1]) == [70]
     db = dbeta_segments([seven_s])
-    assert db.arrays["ecg"].shape == (1, 12, 5000)
-    assert np.all(db.arrays["ecg"][0, :, 3500:] == 0) and np.any(db.arrays["ecg"][0, :, :3500] != 0)
+    assert db.arrays["ecg12"].shape == (1, 12, 5000)
+    assert np.all(db.arrays["ecg12"][0, :, 3500:] == 0) and np.any(db.arrays["ecg12"][0, :, :3500] != 0)
 
 
 def test_multimae_path_filters_decimates_and_labels_30s_windows():
-    from physiofm.preprocess import multimae_segments
+    from physiofm.preprocess import MultiMAEPreprocess, multimae_segments
 
     rng = np.random.default_rng(6)
     names = ("F3-M2", "E1-M2", "Chin1-Chin2", "ECG")
@@ -206,6 +206,29 @@ def test_multimae_path_filters_decimates_and_labels_30s_windows():
     assert {g: a.shape for g, a in segs.arrays.items()} == dict.fromkeys(groups, (4, 1, 3000))
     assert segs.fs == dict.fromkeys(("eeg", "eog", "emg", "ecg"), 100.0)
     assert list(segs.index["stage"]) == ["W", "N1", "N2", "R"]
+    # z-scored per recording and channel over the whole night (the four windows are all of it)
+    for g in groups:
+        x = segs.arrays[g].ravel()
+        assert abs(x.mean()) < 1e-3 and abs(x.std() - 1) < 1e-3
+    raw = multimae_segments([rec], MultiMAEPreprocess(zscore=False))
+    assert 0.5 < raw.arrays["eeg"].std() < 0.6  # white noise of sd 1 band-passed to 0.1-30 Hz: sqrt(0.3)
+
+
+def test_multimae_zscore_ignores_long_gaps_and_rejects_flat_channels():
+    from physiofm.preprocess import multimae_record
+
+    rng = np.random.default_rng(7)
+    names = ("F3-M2", "E1-M2", "Chin1-Chin2", "ECG")
+    signals = {c: 5 + 3 * rng.standard_normal(120 * 200) for c in names}
+    signals["ECG"][10 * 200 : 40 * 200] = np.nan  # a 30-s gap: left out, stays NaN
+    rec = Recording("n1", "s1", "physionet2018", signals, dict.fromkeys(names, 200.0))
+    out = multimae_record(rec)
+    ecg = out.signals["ecg"]
+    assert np.isnan(ecg[10 * 100 : 40 * 100]).all()
+    assert abs(np.nanmean(ecg)) < 1e-6 and abs(np.nanstd(ecg) - 1) < 1e-6
+    flat = dict(signals, **{"F3-M2": np.zeros(120 * 200)})
+    with pytest.raises(ValueError, match="n1 channel F3-M2: constant signal"):
+        multimae_record(Recording("n1", "s1", "physionet2018", flat, dict.fromkeys(names, 200.0)))
 
 
 def test_overlapping_window_labels_align_with_the_window_start():

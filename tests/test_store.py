@@ -191,3 +191,38 @@ def test_cycle_sampler_resumes_exactly_from_state_dict():
     assert list(prefetched) == stream[20:21]
     with pytest.raises(ValueError, match="seed"):
         CycleSampler(sources, seed=2).load_state_dict(state)
+
+
+def test_records_a_loader_left_out_are_counted_in_the_store_funnel(tmp_path, recordings):
+    """A loader's ``info["excluded"]`` (records it found but could not use) reaches the funnel as drops into
+    the ``records`` stage; chained sets add theirs up; a subset (the caller's selection) carries none."""
+    from physiofm.sources import chain
+
+    left_out = RecordingSet(recordings.name, recordings.records, recordings._load_fn,
+                            {"excluded": {"missing_channel": 2, "short_record": 1}})
+    store = SegmentStore.build(tmp_path / "st", left_out, partial(syneco_segments, cfg=CFG),
+                               subjects_per_shard=4, progress=False)
+    table = store.funnel.table().set_index("stage")
+    assert table.loc["records", "count"] == len(recordings)
+    assert table.loc["records", "dropped"] == 3
+    assert table.loc["records", "reasons"] == "missing_channel: 2, short_record: 1"
+    both = chain("both", [left_out, left_out.subset(np.arange(2)), recordings])
+    assert both.info["excluded"] == {"missing_channel": 2, "short_record": 1}
+    assert "excluded" not in left_out.subset(np.arange(2)).info and "excluded" not in chain("x", []).info
+
+
+def test_holdout_subjects_draws_a_stratified_share_of_whole_subjects():
+    from physiofm.splits import holdout_subjects
+
+    rng = np.random.default_rng(0)
+    subjects = rng.integers(0, 300, 700)
+    index = pd.DataFrame({"subject_id": [f"s{i}" for i in subjects],
+                          "a": (subjects % 5 == 0).astype(int), "b": (subjects % 7 == 0).astype(int)})
+    held = holdout_subjects(index, 0.2, seed=3, strata=["a", "b"])
+    per_subject = pd.Series(held).groupby(index["subject_id"].to_numpy()).agg(["min", "max"])
+    assert (per_subject["min"] == per_subject["max"]).all()  # whole subjects
+    chosen = per_subject["max"].astype(bool)
+    assert abs(chosen.mean() - 0.2) < 0.01
+    flags = index.groupby("subject_id")[["a"]].max()["a"]
+    assert abs(flags[chosen].mean() - flags.mean()) < 0.03  # stratified by the signature
+    assert np.array_equal(held, holdout_subjects(index, 0.2, seed=3, strata=["a", "b"]))

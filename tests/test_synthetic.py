@@ -207,3 +207,26 @@ def test_psg_stage_spectra_show_expected_bands(psg):
     assert subj.corr().loc["age", "delta_uv2"] < -0.5 and subj.corr().loc["age", "rr_sd_ms"] < -0.5
     spectra = proofs.stage_spectra(psg[0], records=2)
     assert spectra.loc[8:12, "W"].mean() > spectra.loc[8:12, "N2"].mean()
+
+
+def test_ecg12_patients_keep_their_heart_and_chronic_diagnoses():
+    """A patient's morphology and chronic diagnoses (MI, CD, HYP) persist across its records; ST-T changes and
+    the rhythm are per record; two records of one patient look more alike than records of two patients."""
+    c = ecg12_cohort(60, 5, records_per_subject=2.5)
+    tab = c.recordings.records
+    groups = [rows for rows in tab.groupby("patient_id").groups.values() if len(rows) > 1]
+    assert len(groups) > 20
+    for s in ("MI", "HYP"):
+        assert all(tab.loc[rows, s].nunique() == 1 for rows in groups), s
+    assert any(tab.loc[rows, "STTC"].nunique() > 1 for rows in groups)
+
+    def amplitudes(i: int) -> np.ndarray:  # peak-to-peak per lead
+        x = np.stack(list(c.recordings[i].signals.values()))
+        return np.percentile(x, 99, axis=1) - np.percentile(x, 1, axis=1)
+
+    f = np.stack([amplitudes(i) for i in range(len(tab))])
+    f = (f - f.mean(0)) / f.std(0)
+    dist = np.linalg.norm(f[:, None] - f[None], axis=-1)
+    pid = tab["patient_id"].to_numpy()
+    same = (pid[:, None] == pid[None]) & ~np.eye(len(pid), dtype=bool)
+    assert dist[same].mean() < 0.6 * dist[pid[:, None] != pid[None]].mean()

@@ -88,6 +88,26 @@ def test_holdout_probe_seeds_fractions_and_low_incidence() -> None:
     assert values[0] > 0.9 and values[42] < 0.85
 
 
+def test_holdout_probe_with_the_datasets_validation_split() -> None:
+    """val_split: rows of split 'val' stop the FC head early and are never trained on; the test rows are the
+    dataset's own; LR ignores the validation rows; without them the option is an error."""
+    labels = labels_table(n_subjects=60, per_subject=1)
+    labels["split"] = np.where(np.arange(60) < 40, "train", np.where(np.arange(60) < 48, "val", "test"))
+    X = features(labels)
+    task = Task("y", "binary", ("y",), rows="one")
+    kw = dict(method="m", test_fraction=0.25, max_segments=None, probe_kwargs={"fc": {"max_epochs": 30}},
+              val_split=True)
+    r = holdout_probe(X, labels, task, probes=["fc", "lr"], seeds=[0, 1], **kw)
+    assert (r["n_train"] == 40).all() and (r["n_test"] == 12).all()
+    assert (r.loc[r["metric"] == "auroc", "value"] > 0.8).all()
+    fc = r[(r["probe"] == "fc") & (r["metric"] == "auprc")].set_index("seed")["value"]
+    lr = r[(r["probe"] == "lr") & (r["metric"] == "auprc")].set_index("seed")["value"]
+    assert lr[0] == lr[1]  # nothing of LR depends on the seed here: the split is the dataset's
+    assert len(fc) == 2
+    with pytest.raises(ValueError, match="val_split"):
+        holdout_probe(X, labels.assign(split="train"), task, probes=["fc"], seeds=[0], **kw)
+
+
 def test_nested_cv_probe_groups_subjects() -> None:
     labels = labels_table(n_subjects=30)
     X = features(labels)
@@ -108,3 +128,30 @@ def test_label_table_from_a_store_index() -> None:
     assert list(t["row"]) == [0, 1, 2] and list(t["subject_id"]) == ["1", "1", "2"]
     with pytest.raises(KeyError, match="not in the label table"):
         task_rows(t, Task("x", "binary", ("nope",)))
+
+
+def test_a_probe_that_cannot_be_fitted_gives_nan_and_says_why() -> None:
+    """Real data can hold one class (both Challenge-2015 records are false alarms) or one subject: the
+    protocol used to fail inside scikit-learn's split on one subject; now each such probe reports why."""
+    from physiofm.evaluation.protocol import ONE_CLASS, ONE_CLASS_IN_TRAINING, TOO_FEW_SUBJECTS
+
+    kw = dict(method="m", probes=["lr", "rf"], seeds=[0], test_fraction=0.25, max_segments=None,
+              probe_kwargs={})
+    seg = Task("y", "binary", ("y",), rows="segment")
+    labels = labels_table()
+    X = features(labels)
+    fitted = holdout_probe(X, labels, seg, **kw)
+    assert (fitted["note"] == "").all() and fitted["value"].notna().all()
+    one_class = labels.assign(y=1)
+    r = holdout_probe(X, one_class, seg, **kw)
+    assert (r["note"] == ONE_CLASS).all() and r["value"].isna().all() and (r["n_test"] == 0).all()
+    one_subject = labels[labels["subject_id"] == "s000"].assign(y=[0, 1, 0, 1], row=np.arange(4))
+    r = holdout_probe(X[:4], one_subject, seg, **kw)
+    assert (r["note"] == TOO_FEW_SUBJECTS).all() and r["value"].isna().all()
+    reg = holdout_probe(X[:4], one_subject, Task("hr", "regression", ("hr",), rows="segment"), **kw)
+    assert (reg["note"] == TOO_FEW_SUBJECTS).all() and list(reg["probe"].unique()) == ["rf"]
+    # two subjects, one class each: whichever is held out, the training split has one class
+    two = labels[labels["subject_id"].isin(["s000", "s001"])].reset_index(drop=True)
+    two = two.assign(row=np.arange(len(two)), y=(two["subject_id"] == "s001").astype(int))
+    r = holdout_probe(X[:len(two)], two, seg, **{**kw, "test_fraction": 0.5})
+    assert (r["note"] == ONE_CLASS_IN_TRAINING).all() and r["value"].isna().all()

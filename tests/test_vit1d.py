@@ -115,3 +115,12 @@ def test_bad_inputs_are_named() -> None:
         model(torch.randn(1, 12, 5000))
     with pytest.raises(ValueError, match="divisible"):
         ViT1D(12, 60, 1, 100, heads=3)
+
+
+def test_patch_embedding_is_the_strided_convolution() -> None:
+    """embed_tokens computes the kernel = stride = P convolution as a linear map of flattened patches."""
+    torch.manual_seed(0)
+    m = ViT1D(12, 60, 1, 32)
+    x = torch.randn(2, 12, 2500)
+    conv = m.patch_embed(x).transpose(1, 2) + m.pos_embed
+    torch.testing.assert_close(m.embed_tokens(x), conv, rtol=1e-5, atol=1e-5)

@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--jobs", type=int, metavar="N",
                    help="notebooks executed at once (default: the available cores); each gets cores // N "
                         "torch threads")
+    r.add_argument("--smoke", action="store_true",
+                   help="with --profile paper: the paper's data, preprocessing and splits with small models, "
+                        "few steps and small probe grids (params/smoke/<paper>.yaml); artifacts in "
+                        "build/smoke")
+    r.add_argument("--stand-ins", action="store_true",
+                   help="with --smoke: apply the overlays' declared stand-ins and leave out every source "
+                        "whose dataset root fails the preflight (each listed) instead of stopping")
     c = sub.add_parser("check", help="check every dataset root the selected steps read (no notebook runs)")
     c.add_argument("--profile", choices=PROFILES, default="paper")
     c.add_argument("--only", nargs="+", metavar="PAPER[/STEP]", help="check only what these steps read")
@@ -46,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "run":
         try:
-            outcomes = run(args.profile, args.only, args.force, args.data_root, jobs=args.jobs)
+            outcomes = run(args.profile, args.only, args.force, args.data_root, jobs=args.jobs,
+                           smoke=args.smoke, stand_ins=args.stand_ins)
         except (ParamsError, ValueError, FileNotFoundError, RuntimeError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

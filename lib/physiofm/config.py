@@ -39,6 +39,9 @@ PAPERS: dict[str, str] = {
 SCHEMAS: dict[str, str] = {
     "syneco": "physiofm.syneco.params:SynecoParams",
     "anyppg": "physiofm.anyppg.params:AnyPPGParams",
+    "dbeta": "physiofm.dbeta.params:DBetaParams",
+    "hybrid_ecg": "physiofm.hybrid_ecg.params:HybridEcgParams",
+    "multimae": "physiofm.multimae.params:MultiMAEParams",
     "cohorts": "physiofm.synthetic.params:CohortsParams",
     "benchmark": "physiofm.benchmark.params:BenchmarkParams",
 }
@@ -122,9 +125,14 @@ def load_params(path: Path | str, paper: str | None = None) -> PaperParams:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML: {e}") from e
+    return params_from_dict(raw, paper or path.stem, path)
+
+
+def params_from_dict(raw: Any, paper: str, path: Path) -> PaperParams:
+    """Validate a params mapping (read from, or derived from, the file ``path``, which errors name)."""
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping with 'shared' and 'steps', got {type(raw).__name__}")
-    schema = _schema_for(paper or path.stem, raw, path)
+    schema = _schema_for(paper, raw, path)
     data = {("schema_" if k == "schema" else k): v for k, v in raw.items()}
     try:
         return schema.model_validate(data)

@@ -4,19 +4,32 @@ hybrid_ecg fine-tunes its whole ViT with a linear classifier; D-BETA fine-tunes 
 ECG encoder (lr 5e-5 / 1e-4); AnyPPG fine-tunes per ICD-10 chapter as multi-label classification. All go
 through :func:`finetune`, which builds :class:`EncoderWithHead` and hands it to the shared
 :class:`~physiofm.training.Trainer` with two parameter groups (encoder lr, head lr).
+
+:func:`finetune_segments` is the whole fine-tuning run on stored segments, the same for every paper: batches
+of one channel group of a segment store with label columns of its index as targets (one sigmoid output per
+column: multi-label, or one binary task), early stopping on validation rows, the best weights' scores on the
+rows asked for; a run folder keeps them under a fingerprint (the encoder's initial weights, the rows, the
+settings), so a rerun with the same inputs reads them back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import dataclasses
+import hashlib
+import shutil
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from physiofm.io import fresh_dir, mark_done, read_arrays, write_arrays
+from physiofm.sampler import EpochBatches
+from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training import TrainConfig, Trainer, TrainResult
-from physiofm.training.checkpoint import fork_rng
+from physiofm.training.checkpoint import fork_rng, load_model_weights, state_dict_sha256
+from physiofm.training.distributed import epoch_sampler
 
 TASKS = ("classification", "multilabel", "regression")
 
@@ -44,19 +57,29 @@ class EncoderWithHead(nn.Module):
         return self.head(self.embed(batch))
 
 
-class SupervisedObjective:
-    """Loss of ``model(batch)`` against ``batch[target_key]``: (class-weighted) CE, BCE per label, or MSE."""
+def targets_of(batch, target_key: str | Sequence[str]) -> torch.Tensor:
+    """``batch[target_key]``, or the (B, K) stack of several keys (label columns read one per key)."""
+    if isinstance(target_key, str):
+        return batch[target_key]
+    return torch.stack([torch.as_tensor(batch[k]).float() for k in target_key], dim=-1)
 
-    def __init__(self, task: str, target_key: str = "label", class_weights: torch.Tensor | None = None):
+
+class SupervisedObjective:
+    """Loss of ``model(batch)`` against ``batch[target_key]`` (or the stack of several keys, one per label):
+    (class-weighted) CE, BCE per label, or MSE."""
+
+    def __init__(self, task: str, target_key: str | Sequence[str] = "label",
+                 class_weights: torch.Tensor | None = None):
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
-        self.task, self.target_key = task, target_key
+        self.task = task
+        self.target_key = target_key if isinstance(target_key, str) else tuple(target_key)
         self.class_weights = (
             None if class_weights is None else torch.as_tensor(class_weights, dtype=torch.float32)
         )
 
     def __call__(self, model: nn.Module, batch) -> torch.Tensor:
-        out, y = model(batch).float(), batch[self.target_key]
+        out, y = model(batch).float(), targets_of(batch, self.target_key)
         w = None if self.class_weights is None else self.class_weights.to(out.device)
         if self.task == "classification":
             return nn.functional.cross_entropy(out, y.long(), weight=w)
@@ -85,7 +108,7 @@ def finetune(
     head_lr: float | None = None,
     embed_dim: int | None = None,
     encode: Callable[[nn.Module, object], torch.Tensor] | None = None,
-    target_key: str = "label",
+    target_key: str | Sequence[str] = "label",
     class_weights: torch.Tensor | None = None,
     val_data: Iterable | None = None,
 ) -> tuple[EncoderWithHead, TrainResult]:
@@ -118,7 +141,8 @@ def finetune(
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, batches: Iterable, *, task: str = "classification", target_key: str | None = "label"
+    model: nn.Module, batches: Iterable, *, task: str = "classification",
+    target_key: str | Sequence[str] | None = "label",
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(scores, targets) over ``batches``: softmax class, sigmoid label probabilities, or values."""
     was = model.training
@@ -137,6 +161,91 @@ def predict(
         )
         scores.append(out.cpu().numpy())
         if target_key is not None:
-            targets.append(batch[target_key].cpu().numpy())
+            targets.append(targets_of(batch, target_key).cpu().numpy())
     model.train(was)
     return np.concatenate(scores), (np.concatenate(targets) if targets else None)
+
+
+# ------------------------------------------------------------------------------- runs on stored segments
+class ReadGroup:
+    """``encode`` for :class:`EncoderWithHead`: the encoder applied to one channel group of a batch."""
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+
+    def __call__(self, encoder: nn.Module, batch) -> torch.Tensor:
+        return encoder(batch[self.group].float())
+
+
+def _batches(stores: Mapping[str, SegmentStore], rows: Mapping[str, np.ndarray], group: str,
+             columns: Sequence[str], batch_size: int, *, train: bool, seed: int):
+    ds = SegmentDataset(dict(stores), dict(rows), groups=[group], columns=columns)
+    if train:
+        if len(ds) < batch_size:
+            raise ValueError(f"{len(ds)} fine-tuning rows, fewer than one batch of {batch_size}")
+        sampler = EpochBatches(epoch_sampler(ds, shuffle=True, seed=seed), batch_size, drop_last=True)
+        return torch.utils.data.DataLoader(ds, sampler=sampler, batch_size=None)
+    order = EpochBatches(torch.utils.data.SequentialSampler(ds), batch_size, drop_last=False)
+    return torch.utils.data.DataLoader(ds, sampler=order, batch_size=None)
+
+
+def finetune_segments(
+    encoder: nn.Module,
+    stores: Mapping[str, SegmentStore],
+    group: str,
+    columns: Sequence[str],
+    rows: Mapping[str, Mapping[str, np.ndarray]],
+    config: TrainConfig,
+    out_dir: Path,
+    *,
+    batch_size: int,
+    encoder_lr: float | None = None,
+    head_lr: float | None = None,
+    predict_splits: Sequence[str] = ("test",),
+    keep_checkpoints: bool = False,
+) -> tuple[dict[str, np.ndarray], TrainResult | None]:
+    """Fine-tune ``encoder`` + a linear head on stored segments; the best weights' scores per split.
+
+    Args:
+        encoder: maps a ``(B, C, T)`` batch of ``group`` to ``(B, D)`` (a pretrained method's encoder, or a
+            freshly initialised backbone for the supervised baseline); it is trained in place.
+        stores: store name -> segment store; ``group``: the channel group read.
+        columns: 0 / 1 label columns of the stores' index, one sigmoid output each (binary cross-entropy;
+            several columns: a multi-label head, one column: one binary task).
+        rows: split name -> {store name -> store rows}; ``"train"`` trains (shuffled with ``config.seed``,
+            sharded under DDP), ``"val"`` is the early-stopping loss (``config.val_every``,
+            ``config.patience``); every split in ``predict_splits`` is scored.
+        config: the run's :class:`TrainConfig` (lr = head and encoder lr unless given apart).
+        out_dir: the run folder: ``checkpoints/``, ``curve.csv``, ``scores.npz``; its fingerprint is the
+            encoder's initial weights, the rows, the columns and the settings.
+
+    Returns:
+        ``({split: (N_split, K) probabilities in the rows' order}, TrainResult or None when read back)``.
+    """
+    out_dir = Path(out_dir)
+    fingerprint = {
+        "encoder": state_dict_sha256(encoder.state_dict()), "group": group, "columns": list(columns),
+        "rows": {k: {n: hashlib.sha256(np.asarray(r, np.int64).tobytes()).hexdigest()[:16]
+                     for n, r in v.items()} for k, v in rows.items()},
+        "stores": sorted(stores), "config": dataclasses.asdict(config), "batch_size": batch_size,
+        "encoder_lr": encoder_lr, "head_lr": head_lr, "predict": list(predict_splits),
+    }
+    if fresh_dir(out_dir, fingerprint) and (out_dir / "scores.npz").is_file():
+        return read_arrays(out_dir / "scores.npz"), None
+    torch.manual_seed(config.seed)  # the head's initial weights
+    train = _batches(stores, rows["train"], group, columns, batch_size, train=True, seed=config.seed)
+    val = (list(_batches(stores, rows["val"], group, columns, batch_size, train=False, seed=0))
+           if "val" in rows else None)
+    model, result = finetune(encoder, len(columns), train, config, out_dir, task="multilabel",
+                             encoder_lr=encoder_lr, head_lr=head_lr, encode=ReadGroup(group),
+                             target_key=tuple(columns), val_data=val)
+    load_model_weights(result.best_checkpoint, model)
+    scores = {}
+    for split in predict_splits:
+        batches = _batches(stores, rows[split], group, columns, batch_size, train=False, seed=0)
+        scores[split] = predict(model, batches, task="multilabel", target_key=None)[0]
+    write_arrays(out_dir / "scores.npz", scores)
+    if not keep_checkpoints:
+        shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
+    mark_done(out_dir)
+    return scores, result

@@ -202,13 +202,15 @@ class ECG12Preprocess:
     7 s) are zero-padded and longer ones cropped to the first 10 s. Neither paper filters or z-scores;
     ``zscore=True`` adds a per-lead z-score. Missing units are taken as mV (the :class:`Recording`
     convention for ECG); a record with a lead in a non-voltage unit is dropped (funnel ``ecg_unit``),
-    one holding NaN too (``nan``).
+    one holding NaN too (``nan``). ``group`` names the store group (the batch key a method reads: hybrid_ecg
+    ``ecg``, D-BETA ``ecg12``).
     """
 
     leads: tuple[str, ...] = LEADS_12
     fs: float = 250.0
     duration_s: float = 10.0
     zscore: bool = False
+    group: str = "ecg"
 
 
 def hybrid_ecg_config(**overrides) -> ECG12Preprocess:
@@ -216,11 +218,11 @@ def hybrid_ecg_config(**overrides) -> ECG12Preprocess:
 
 
 def dbeta_config(**overrides) -> ECG12Preprocess:
-    return ECG12Preprocess(**({"fs": 500.0} | overrides))
+    return ECG12Preprocess(**({"fs": 500.0, "group": "ecg12"} | overrides))
 
 
 def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progress: bool = False) -> Segments:
-    """12-lead records -> ``{"ecg": (N, 12, fs * duration_s)}`` float32 in mV, one row per record."""
+    """12-lead records -> ``{cfg.group: (N, 12, fs * duration_s)}`` float32 in mV, one row per record."""
     funnel, arrays, rows = Funnel(), [], []
     n_out = int(round(cfg.fs * cfg.duration_s))
     for rec in tqdm(recordings, desc="ecg12", disable=not progress):
@@ -252,7 +254,7 @@ def ecg12_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess, progre
     funnel.add("after_caps", len(rows))
     stacked = (np.stack(arrays).astype(np.float32) if arrays
                else np.zeros((0, len(cfg.leads), n_out), np.float32))
-    return Segments({"ecg": stacked}, pd.DataFrame(rows), {"ecg": cfg.fs}, funnel)
+    return Segments({cfg.group: stacked}, pd.DataFrame(rows), {cfg.group: cfg.fs}, funnel)
 
 
 def hybrid_ecg_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None = None,
@@ -263,7 +265,7 @@ def hybrid_ecg_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | 
 
 def dbeta_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None = None,
                    progress: bool = False) -> Segments:
-    """D-BETA: 12 leads, 500 Hz, 10 s, mV -> ``{"ecg": (N, 12, 5000)}``."""
+    """D-BETA: 12 leads, 500 Hz, 10 s, mV -> ``{"ecg12": (N, 12, 5000)}`` (the ``dbeta`` method's key)."""
     return ecg12_segments(recordings, cfg or dbeta_config(), progress)
 
 
@@ -272,6 +274,8 @@ def dbeta_segments(recordings: Iterable[Recording], cfg: ECG12Preprocess | None 
 class MultiMAEPreprocess:
     """MultiMAE (paper 003): PhysioNet 2018 F3-M2 EEG, E1-M2 EOG, Chin1-Chin2 EMG and ECG; zero-phase
     FIR band-pass (EEG/EOG 0.1-30 Hz, EMG/ECG 0.1-70 Hz) over the whole night, decimation 200 -> 100 Hz,
+    then a z-score per recording and channel over the whole night (NaN-aware: long gaps are left out of the
+    mean and standard deviation; the paper does not say how it scales the signals, so this is our choice),
     then 30-s windows labelled with the sleep-stage annotation covering their centre. Windows holding
     any gap longer than ``max_gap_s`` are not formed; shorter gaps are interpolated."""
 
@@ -285,6 +289,19 @@ class MultiMAEPreprocess:
     window_s: float = 30.0
     max_gap_s: float = 1.0
     max_flatline: float = 1.0         # the paper applies no flatline rule
+    zscore: bool = True               # ours: per recording and channel, over the valid samples of the night
+
+
+def _nan_zscore(x: np.ndarray, what: str) -> np.ndarray:
+    """(x - mean) / sd over the finite samples (NaN stays NaN); a channel with no valid sample or no
+    variance is an error naming it."""
+    valid = np.isfinite(x)
+    if not valid.any():
+        raise ValueError(f"{what}: no valid sample to z-score")
+    sd = float(np.std(x[valid]))
+    if not sd > 0:
+        raise ValueError(f"{what}: constant signal (standard deviation 0), cannot z-score")
+    return (x - float(np.mean(x[valid]))) / sd
 
 
 def multimae_record(rec: Recording, cfg: MultiMAEPreprocess | None = None) -> Recording:
@@ -304,6 +321,8 @@ def multimae_record(rec: Recording, cfg: MultiMAEPreprocess | None = None) -> Re
         nan = np.isnan(x)
         y = fir_decimate(np.where(nan, 0.0, x), cfg.fs_in, *cfg.bands[g], cfg.factor, cfg.numtaps)
         y[nan[::cfg.factor]] = np.nan  # long gaps stay invalid after filtering
+        if cfg.zscore:
+            y = _nan_zscore(y, f"multimae: record {rec.record_id} channel {ch}")
         signals[g], fs[g] = y, cfg.fs_in / cfg.factor
     units = {g: rec.units.get(ch, "") for g, ch in names.items()}
     return Recording(rec.record_id, rec.subject_id, rec.source, signals, fs, units, rec.start_time,

@@ -83,6 +83,11 @@ class RecordingSet(Sequence[Recording]):
     ``records`` must hold at least ``record_id`` and ``subject_id`` columns; loaders add label and
     metadata columns (age, sex, split, ...). Indexing returns a :class:`Recording`; slicing and
     :meth:`subset` return a smaller ``RecordingSet`` without reading any signal.
+
+    ``info["excluded"]``, when a loader sets it: reason -> how many records it found but left out (a
+    required channel missing, shorter than asked). A store built from the set counts them in its funnel, as
+    drops into its ``records`` stage, so no record a loader could not use vanishes silently. A subset is
+    the caller's own selection and carries no exclusions.
     """
 
     def __init__(
@@ -116,7 +121,8 @@ class RecordingSet(Sequence[Recording]):
         """Rows by position (or a boolean mask over ``records``)."""
         rows = np.asarray(rows)
         picked = self.records[rows] if rows.dtype == bool else self.records.iloc[rows]
-        return RecordingSet(self.name, picked, self._load_fn, self.info)
+        info = {k: v for k, v in self.info.items() if k != "excluded"}
+        return RecordingSet(self.name, picked, self._load_fn, info)
 
     @classmethod
     def from_list(

@@ -32,6 +32,7 @@ from pathlib import Path
 import nbformat
 
 from physiofm import environment
+from physiofm import smoke as smoke_params
 from physiofm.config import (
     CLOSING_PARTS,
     PAPERS,
@@ -181,13 +182,40 @@ def _failure_message(exc: BaseException) -> str:
     return ansi.sub("", f"{ename}: {evalue}\n{tail}")
 
 
+_TERMINAL = re.compile(r"(\r|\n|\x1b\[A)")
+_OTHER_ESCAPES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def terminal_text(text: str) -> str:
+    """What a terminal would show after printing ``text``: carriage returns rewrite the current line,
+    newlines move down, and the cursor-up escape (``ESC [ A``) moves up, as tqdm does for nested bars. Other
+    escape sequences are dropped; empty lines are left out."""
+    lines, row, rewrite = [""], 0, False
+    for token in _TERMINAL.split(text):
+        if token == "\r":
+            rewrite = True
+        elif token == "\n":
+            row += 1
+            if row == len(lines):
+                lines.append("")
+            rewrite = False
+        elif token == "\x1b[A":
+            row = max(0, row - 1)
+        elif token:
+            token = _OTHER_ESCAPES.sub("", token)
+            lines[row] = token if rewrite else lines[row] + token
+            rewrite = False
+    shown = "\n".join(line.rstrip() for line in lines if line.strip())
+    return shown + "\n" if shown and text.endswith("\n") else shown
+
+
 def tidy_progress_output(path: Path) -> None:
     """Collapse the progress bars an executed notebook captured into their final state.
 
-    A kernel without ipywidgets prints tqdm bars as a stream of carriage-return updates, one output each;
-    the book would show every update. Consecutive stderr outputs of a cell are joined and rendered as a
-    terminal would (the text after a line's last carriage return), and tqdm's advice to install ipywidgets
-    is dropped.
+    A kernel without ipywidgets prints tqdm bars as a stream of carriage-return updates (nested bars also
+    move the cursor up and down), one output each; the book would show every update. Consecutive stderr
+    outputs of a cell are joined and rendered as a terminal would (:func:`terminal_text`), and tqdm's advice
+    to install ipywidgets is dropped.
     """
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -203,10 +231,9 @@ def tidy_progress_output(path: Path) -> None:
             outputs.append(out)
         for out in outputs:
             if out.output_type == "stream" and out.name == "stderr":
-                lines = [line.rsplit("\r", 1)[-1] for line in out.text.split("\n")]
                 keep = [
                     line
-                    for line in lines
+                    for line in terminal_text(out.text).split("\n")
                     if "IProgress not found" not in line and "from .autonotebook import tqdm" not in line
                 ]
                 out.text = "\n".join(keep)
@@ -244,23 +271,39 @@ def run(
     root: Path | None = None,
     kernel_name: str | None = None,
     jobs: int | None = None,
+    smoke: bool = False,
+    stand_ins: bool = False,
 ) -> list[Outcome]:
     """Run the selected steps of the study under ``profile``; return one outcome per step, in step order.
 
     Up to ``jobs`` notebooks (default: the available cores) execute at once, each with ``torch_threads`` =
     max(1, cores // jobs); a step starts once the steps it needs have succeeded, so steps of different
     papers (and independent steps of one paper) overlap. This thread is the only writer of the manifest.
+
+    ``smoke`` (``paper`` profile only): the notebooks read each paper's smoke params (:mod:`physiofm.smoke`:
+    the paper profile with small models, budgets and probe grids) and write to ``build/smoke/``;
+    ``stand_ins`` also applies the overlays' declared stand-ins and leaves out sources whose root fails.
     """
     root = root or repo_root()
+    if (smoke or stand_ins) and profile != "paper":
+        raise ValueError(f"--smoke cuts the paper profile's runs; it cannot be used with --profile {profile}")
+    if stand_ins and not smoke:
+        raise ValueError("--stand-ins applies to smoke runs only: add --smoke")
     steps, params = _validated(profile, only, root)
-    preflight_real_data(profile, steps, params, data_root)
     cores = available_cores()
     jobs = cores if jobs is None else jobs
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
-    settings = _Settings(profile, root, data_root, kernel_name, torch_threads=max(1, cores // jobs))
-    with _exclusive(build_dir(profile, root)):
-        manifest = Manifest(build_dir(profile, root) / "manifest.json")
+    if not smoke:
+        preflight_real_data(profile, steps, params, data_root)
+    build, files = smoke_params.BUILD if smoke else profile, {}
+    with _exclusive(build_dir(build, root)):
+        if smoke:  # its own preflight, on the smoke params; their files are written under the lock
+            prepared = smoke_params.prepare(list(params), [s.key for s in steps], data_root, stand_ins, root)
+            params, files = prepared.params, prepared.files
+        settings = _Settings(profile, root, data_root, kernel_name, torch_threads=max(1, cores // jobs),
+                             build=build, params_files=files)
+        manifest = Manifest(build_dir(build, root) / "manifest.json")
         outcomes = _Scheduler(steps, params, manifest, settings, jobs, force).run()
     return [outcomes[s.key] for s in steps]
 
@@ -304,6 +347,15 @@ class _Settings:
     data_root: str | None
     kernel_name: str | None
     torch_threads: int
+    build: str = ""  # the folder under build/: the profile's, or "smoke"
+    params_files: dict[str, Path] = field(default_factory=dict)  # paper -> params file, else the profile's
+
+    @property
+    def folder(self) -> str:
+        return self.build or self.profile
+
+    def params_file(self, paper: str) -> Path:
+        return self.params_files.get(paper) or params_path(self.profile, paper, self.root)
 
 
 class _CellCount:
@@ -345,10 +397,10 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
     Raises what papermill raised; the partial notebook is still written and tidied."""
     import papermill as pm
 
-    root, profile = settings.root, settings.profile
-    executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
+    root, profile, folder = settings.root, settings.profile, settings.folder
+    executed = build_dir(folder, root) / "notebooks" / step.paper / step.path.name
     executed.parent.mkdir(parents=True, exist_ok=True)
-    artifacts_dir(profile, step.paper, step.name, root).mkdir(parents=True, exist_ok=True)
+    artifacts_dir(folder, step.paper, step.name, root).mkdir(parents=True, exist_ok=True)
     try:
         pm.execute_notebook(
             str(step.path),
@@ -362,8 +414,8 @@ def _execute(step: Step, settings: _Settings, cells: _CellCount) -> Path:
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
             parameters={
                 "profile": profile,
-                "params_file": str(params_path(profile, step.paper, root)),
-                "artifacts": str(artifacts_dir(profile, step.paper, root=root)),
+                "params_file": str(settings.params_file(step.paper)),
+                "artifacts": str(artifacts_dir(folder, step.paper, root=root)),
                 "data_root": settings.data_root,
                 "torch_threads": settings.torch_threads,
             },
@@ -443,7 +495,7 @@ class _Scheduler:
                 continue
             key_hash = self._input_hash(step)
             entry = self.manifest.entries.get(step.key, {})
-            out_dir = artifacts_dir(self.settings.profile, step.paper, step.name, self.settings.root)
+            out_dir = artifacts_dir(self.settings.folder, step.paper, step.name, self.settings.root)
             if not self.force and entry.get("input_hash") == key_hash and entry.get("status") == "ok" \
                     and out_dir.is_dir():
                 self.outcomes[step.key] = Outcome(step.key, "skipped", message="unchanged")
@@ -459,9 +511,9 @@ class _Scheduler:
         return still
 
     def _input_hash(self, step: Step) -> str:
-        profile, root = self.settings.profile, self.settings.root
+        folder, root = self.settings.folder, self.settings.root
         upstream = {
-            n: self.manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(profile, step.paper, n, root))
+            n: self.manifest.artifacts_hash(f"{step.paper}/{n}", artifacts_dir(folder, step.paper, n, root))
             for n in step.needs
         }
         return _input_hash(step, params_digest(self.params[step.paper], step.name), upstream)
@@ -474,8 +526,8 @@ class _Scheduler:
     def _finish(self, future: Future) -> None:
         step, key_hash, started, _ = self.running.pop(future)
         secs = time.perf_counter() - started
-        profile, root = self.settings.profile, self.settings.root
-        executed = build_dir(profile, root) / "notebooks" / step.paper / step.path.name
+        folder, root = self.settings.folder, self.settings.root
+        executed = build_dir(folder, root) / "notebooks" / step.paper / step.path.name
         exc = future.exception()
         if exc is not None:
             msg = _failure_message(exc)
@@ -485,7 +537,7 @@ class _Scheduler:
             print(f"{self._label(step)}: FAILED after {secs:.1f} s\n{msg}\n  partially executed notebook: "
                   f"{executed}", file=sys.stderr, flush=True)
             return
-        out_dir = artifacts_dir(profile, step.paper, step.name, root)
+        out_dir = artifacts_dir(folder, step.paper, step.name, root)
         sig = _stat_signature(out_dir)
         self.manifest.entries[step.key] = {
             "status": "ok",

@@ -4,14 +4,19 @@
   segments afresh; :class:`CycleBatches` cuts one cycle per epoch into sorted batches.
 * :class:`EpochBatches`: batches of any epoch-based sampler (e.g. the shuffled, rank-sharded
   :func:`physiofm.training.epoch_sampler`), in the sampler's order.
+* :class:`PairedBatches`: any of these batches with a partner for every position, another segment of the same
+  subject (hybrid_ecg's patient-level positive: another record of the same patient), as
+  :class:`PairedBatch` items that :class:`physiofm.store.SegmentDataset` reads into ``<group>_pair`` and
+  ``subject`` keys.
 
-Both forward ``set_epoch`` so the trainer resumes a run on the exact batch it stopped at.
+All forward ``set_epoch`` so the trainer resumes a run on the exact batch it stopped at.
 """
 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -127,3 +132,62 @@ class EpochBatches(torch.utils.data.Sampler[list[int]]):
 
     def __iter__(self) -> Iterator[list[int]]:
         yield from torch.utils.data.BatchSampler(self.sampler, self.batch_size, self.drop_last)
+
+
+@dataclass(frozen=True)
+class PairedBatch:
+    """One batch: dataset ``positions`` (B,) and, row for row, the position of each one's partner (B,)."""
+
+    positions: np.ndarray
+    partners: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+
+class PairedBatches(torch.utils.data.Sampler[PairedBatch]):
+    """The batches of ``batches`` with a partner for every position: another position of the same group.
+
+    ``groups`` (N,) is the group (subject) of every dataset position. A position's partner is drawn uniformly
+    from the *other* positions of its group, afresh for each batch with a generator seeded by
+    ``(seed, epoch, batch number)``; a position alone in its group is its own partner (a patient with one
+    record: the pair is then two augmented views of that record). Partners are drawn from the whole dataset,
+    so they need not lie in the same batch. ``set_epoch`` is forwarded to ``batches``, so a resumed run draws
+    the same partners.
+    """
+
+    def __init__(self, batches: Iterable[Sequence[int]], groups: Sequence[int] | np.ndarray,
+                 seed: int = 0) -> None:
+        groups = np.asarray(groups)
+        if groups.ndim != 1:
+            raise ValueError(f"PairedBatches: groups must be (N,), got shape {groups.shape}")
+        self.batches, self.seed, self.epoch = batches, int(seed), 0
+        _, codes = np.unique(groups, return_inverse=True)
+        self.order = np.argsort(codes, kind="stable")  # positions grouped, each group in position order
+        sizes = np.bincount(codes)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.start, self.size = starts[codes], sizes[codes]
+        self.rank = np.empty(len(codes), np.int64)  # place of each position within its group
+        self.rank[self.order] = np.arange(len(codes)) - np.repeat(starts, sizes)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if hasattr(self.batches, "set_epoch"):
+            self.batches.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def partners(self, positions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A partner for every position: another member of its group, or itself when it has none."""
+        pos = np.asarray(positions, dtype=np.int64)
+        size, rank = self.size[pos], self.rank[pos]
+        pick = np.floor(rng.random(len(pos)) * np.maximum(size - 1, 1)).astype(np.int64)
+        pick += pick >= rank  # skip the position itself
+        return np.where(size > 1, self.order[self.start[pos] + np.minimum(pick, size - 1)], pos)
+
+    def __iter__(self) -> Iterator[PairedBatch]:
+        for k, batch in enumerate(self.batches):
+            pos = np.asarray(batch, dtype=np.int64)
+            rng = np.random.default_rng([self.seed, self.epoch, k])
+            yield PairedBatch(pos, self.partners(pos, rng))

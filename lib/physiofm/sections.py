@@ -8,14 +8,16 @@ section                     what it configures
 ==========================  ===========================================================================
 :class:`RuntimeSection`     threads and device of every notebook kernel (``shared.runtime``)
 :class:`EncoderSection`     one channel encoder: a backbone of the :mod:`physiofm.models` registry
-                            (``kind``) and an optional linear embedding head
+                            (``kind``: net1d, vit1d, resnet1d, multimae,
+                            ecg_conv_transformer, scratch_text, t5_text) and an
+                            optional linear embedding head
 :class:`MethodChoice`       one pretraining run: a method of :mod:`physiofm.methods` and its config
 :class:`TrainSection`       the run loop (:func:`physiofm.training.pretrain`): optimiser, schedule,
                             batches, validation, checkpoints
 :class:`StoreSection`       how segment stores are built (:func:`physiofm.store.build_store`)
 :class:`CohortSection`      a built-in synthetic ICU cohort (:func:`physiofm.synthetic.icu_cohort`)
+:class:`Ecg12CohortSection` a built-in synthetic 12-lead cohort in a loader's label layout
 :class:`PsgCohortSection`   the built-in overnight PSG cohort (:func:`physiofm.synthetic.psg_cohort`)
-:class:`Ecg12CohortSection`  the built-in 12-lead cohort (:func:`physiofm.synthetic.ecg12_cohort`)
 :data:`Source`              a data source: a synthetic cohort, a registry dataset, or one that cannot be
                             loaded here (:mod:`physiofm.sources`)
 :class:`TaskSection`        one probing task (:class:`physiofm.evaluation.tasks.Task`)
@@ -28,9 +30,11 @@ Fields without a default must be written in every profile; defaults are the valu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from physiofm import datasets, methods
 from physiofm.config import Section
@@ -95,15 +99,166 @@ class Net1DSection(Section):
         return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
 
 
-# A new backbone kind (a ViT1D, a MultiMAE tokeniser + transformer) adds its section to this union, with its
-# own ``kind`` literal, and registers its builder with :func:`physiofm.models.register_backbone`.
-EncoderSection = Net1DSection
+class ECGConvTransformerSection(Section):
+    """D-BETA's ECG encoder (:class:`physiofm.models.ECGEncoderConfig`; unset fields keep the paper's sizes),
+    read at its CLS state; with ``embed_dim``, a linear map and L2 normalisation on top."""
+
+    kind: Literal["ecg_conv_transformer"]
+    leads: int | None = Field(default=None, ge=1)
+    conv_channels: int | None = Field(default=None, gt=0)
+    conv_layers: int | None = Field(default=None, ge=1)
+    width: int | None = Field(default=None, gt=0)
+    layers: int | None = Field(default=None, ge=1)
+    heads: int | None = Field(default=None, ge=1)
+    ffn: int | None = Field(default=None, gt=0)
+    pos_kernel: int | None = Field(default=None, ge=2)
+    pos_groups: int | None = Field(default=None, ge=1)
+    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
+    dropout_input: float | None = Field(default=None, ge=0.0, lt=1.0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if v is not None or k == "embed_dim"}
+
+
+class ScratchTextSection(Section):
+    """A text tower trained from scratch (:class:`physiofm.models.ScratchTextEncoder`) on a fitted WordPiece
+    tokenizer; ``tokenizer_file`` may name a data-step asset (``asset:tokenizer.json``)."""
+
+    kind: Literal["scratch_text"]
+    tokenizer_file: str
+    width: int = Field(default=256, gt=0)
+    layers: int = Field(default=4, ge=1)
+    heads: int = Field(default=4, ge=1)
+    ffn: int = Field(default=1024, gt=0)
+    max_length: int = Field(default=256, ge=2)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ViT1DSection(Section):
+    """A :class:`physiofm.models.ViT1D` backbone (hybrid_ecg §3.2): patch ``patch_size`` samples, ``depth``
+    pre-LN blocks of ``width`` (heads = width / 64 unless given), positions for ``signal_length`` samples;
+    the representation is the mean of the tokens, or, with ``embed_dim``, a linear map of it + L2 norm."""
+
+    kind: Literal["vit1d"]
+    in_channels: int = Field(default=12, ge=1)
+    patch_size: int = Field(gt=0)
+    depth: int = Field(gt=0)
+    width: int = Field(gt=0)
+    signal_length: int = Field(default=2500, gt=0)
+    heads: int | None = Field(default=None, gt=0)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _fits(self) -> ViT1DSection:
+        if self.patch_size > self.signal_length:
+            raise ValueError(f"patch_size {self.patch_size} exceeds signal_length {self.signal_length}")
+        heads = self.heads or max(1, self.width // 64)
+        if self.width % heads or self.width % 2:
+            raise ValueError(f"width {self.width} must be even and divisible by its {heads} heads")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class T5TextSection(Section):
+    """A (Flan-)T5 encoder from a local checkpoint directory (``model_dir``, maybe ``asset:<name>``)."""
+
+    kind: Literal["t5_text"]
+    model_dir: str
+    max_length: int = Field(default=256, ge=2)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class ResNet1DSection(Section):
+    """A :class:`physiofm.models.ResNet1D` backbone (hybrid_ecg's 1-D ResNet-50: blocks 3 / 4 / 6 / 3, base
+    width 64); features are the time-mean of the last stage (32 x base_width)."""
+
+    kind: Literal["resnet1d"]
+    in_channels: int = Field(default=12, ge=1)
+    blocks: list[int] = Field(default=[3, 4, 6, 3], min_length=4, max_length=4)  # blocks of the 4 stages
+    base_width: int = Field(default=64, gt=0)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class MultiMAEEncoderSection(Section):
+    """MultiMAE's tokeniser + transformer on one channel (:class:`physiofm.models.multimae.TokenEncoder`):
+    30-s windows as ``tokens`` chunks of ``samples_per_token`` samples, each chunk a token (Conv1d -> max ->
+    Linear -> LayerNorm), sin-cos time embedding, ``depth`` pre-LN layers, LayerNorm, mean over tokens.
+    Defaults are the paper's (Fang et al. §3.2). A multimodal ``multimae`` method reads the same fields as its
+    architecture; the late-fusion contrastive baselines build one such encoder per modality (App F)."""
+
+    kind: Literal["multimae"]
+    tokens: int = Field(default=30, ge=1)
+    samples_per_token: int = Field(default=100, ge=1)
+    width: int = Field(default=512, ge=2)
+    depth: int = Field(default=8, ge=1)
+    heads: int = Field(default=8, ge=1)
+    mlp_ratio: float = Field(default=4.0, gt=0)
+    dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    attn_dropout: float = Field(default=0.1, ge=0.0, lt=1.0)
+    conv_channels: int = Field(default=64, ge=1)
+    conv_kernel: int = Field(default=21, ge=1)
+    embed_dim: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _shapes(self) -> MultiMAEEncoderSection:
+        if self.width % 2 or self.width % self.heads:
+            raise ValueError(f"width {self.width} must be even and divisible by heads {self.heads}")
+        if self.conv_kernel % 2 == 0:
+            raise ValueError(f"conv_kernel must be odd (same-length padding), got {self.conv_kernel}")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The dict :func:`physiofm.models.build_encoder` takes."""
+        return self.model_dump()
+
+    def architecture(self) -> dict[str, Any]:
+        """The :class:`physiofm.models.MultiMAEConfig` fields (everything but ``kind`` and ``embed_dim``)."""
+        return {k: v for k, v in self.model_dump().items() if k not in ("kind", "embed_dim")}
+
+
+def _encoder_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return value.get("kind", "net1d")
+    return getattr(value, "kind", "net1d")
+
+
+# One channel encoder: a backbone kind of :mod:`physiofm.models.backbones` and its settings. A new kind adds
+# its section here, with its own ``kind`` literal, and registers its builder with
+# :func:`physiofm.models.register_backbone`. A section without ``kind`` is a Net1D.
+EncoderSection = Annotated[
+    Annotated[Net1DSection, Tag("net1d")]
+    | Annotated[ECGConvTransformerSection, Tag("ecg_conv_transformer")]
+    | Annotated[ScratchTextSection, Tag("scratch_text")]
+    | Annotated[T5TextSection, Tag("t5_text")]
+    | Annotated[ViT1DSection, Tag("vit1d")]
+    | Annotated[ResNet1DSection, Tag("resnet1d")]
+    | Annotated[MultiMAEEncoderSection, Tag("multimae")],
+    Discriminator(_encoder_kind),
+]
 
 
 # ---------------------------------------------------------------------------------------------- methods
+ASSET = "asset:"  # a config string naming a file the data step wrote (MethodChoice.resolved)
+
+
 class MethodChoice(Section):
     """One pretraining run of a paper: the registry method and the settings that differ from its defaults
-    (the shared ``encoder`` section is added as the config's ``encoder``)."""
+    (the shared ``encoder`` section is added as the config's ``encoder``). A setting may name a data-step
+    asset as ``"asset:<file>"`` (:meth:`resolved`)."""
 
     method: str
     config: dict[str, Any] = {}
@@ -119,9 +274,29 @@ class MethodChoice(Section):
             raise ValueError(f"{self.method}: unknown setting(s) {unknown}; known: {sorted(known)}")
         return self
 
-    def build_config(self, encoder: Net1DSection | None = None) -> dict[str, Any]:
-        """The dict ``physiofm.methods.build(self.method, ...)`` takes."""
+    def build_config(self, encoder: Any = None) -> dict[str, Any]:
+        """The dict ``physiofm.methods.build(self.method, ...)`` takes (``encoder``: an encoder section)."""
         return {**({"encoder": encoder.spec()} if encoder is not None else {}), **self.config}
+
+    def resolved(self, assets: Mapping[str, Path]) -> MethodChoice:
+        """This choice with every string ``"asset:<name>"`` of its config (at any depth) replaced by the path
+        of the data step's asset ``<name>`` (:attr:`physiofm.training.RunData.assets`): a tokenizer fitted on
+        the training reports, the N3S report bank, a local text model. An unknown asset is a KeyError."""
+
+        def sub(value: Any) -> Any:
+            if isinstance(value, str) and value.startswith(ASSET):
+                name = value[len(ASSET):]
+                if name not in assets:
+                    raise KeyError(f"{self.method}: the config names asset {name!r}, which the data step did "
+                                   f"not write (assets: {sorted(assets)})")
+                return str(assets[name])
+            if isinstance(value, Mapping):
+                return {k: sub(v) for k, v in value.items()}
+            if isinstance(value, list | tuple):
+                return type(value)(sub(v) for v in value)
+            return value
+
+        return self.model_copy(update={"config": sub(self.config)})
 
 
 # ------------------------------------------------------------------------------------------------ train
@@ -142,6 +317,7 @@ class TrainSection(Section):
     weight_decay: float = Field(ge=0)
     decay: Literal["all", "matrices"] = "all"  # matrices: no weight decay on biases, norms, scales
     betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = Field(default=1e-8, gt=0)  # Adam's epsilon (D-BETA: 1e-6)
     schedule: Literal["cosine", "constant", "tristage"] = "cosine"
     warmup_steps: int = Field(default=0, ge=0)
     grad_clip: float | None = Field(default=None, gt=0)
@@ -215,13 +391,19 @@ class PsgCohortSection(Section):
 
 
 class Ecg12CohortSection(Section):
-    """Arguments of :func:`physiofm.synthetic.ecg12_cohort`. The 12-lead generator has no difficulty knobs
-    yet: ``effects`` must stay empty until it gains an ``Effects`` class (then this validator checks it as
-    :class:`CohortSection` does)."""
+    """Arguments of :func:`physiofm.synthetic.ecg12_cohort` (PTB-XL-like 10-s 12-lead records at 500 Hz with
+    SCP statements and machine reports; patients with several records, ``records_per_subject`` on average),
+    and the loader layout its labels are given in (:mod:`physiofm.synthetic.ecg12_layouts`: ``ptbxl`` or
+    ``cpsc2018``). ``noise_scale`` multiplies the amplitudes of baseline wander, mains interference and white
+    noise (another recording site). The 12-lead generator has no difficulty knobs yet: ``effects`` must stay
+    empty until it gains an ``Effects`` class (then this validator checks it as :class:`CohortSection`
+    does)."""
 
     n_subjects: int = Field(ge=2)
     seed: int = Field(ge=0)
     records_per_subject: float = Field(default=1.15, ge=1)
+    noise_scale: float = Field(default=1.0, ge=0)
+    layout: Literal["ptbxl", "cpsc2018"] = "ptbxl"
     effects: dict[str, float] = {}
 
     @model_validator(mode="after")
@@ -271,6 +453,22 @@ class SyntheticSource(CohortSection):
     note: str = ""
 
 
+class SyntheticEcg12Source(Ecg12CohortSection):
+    """A synthetic 12-lead cohort used as one named source."""
+
+    kind: Literal["synthetic_ecg12"]
+    name: Name
+    note: str = ""
+
+
+class SyntheticPsgSource(PsgCohortSection):
+    """A synthetic PSG cohort used as one named source."""
+
+    kind: Literal["synthetic_psg"]
+    name: Name
+    note: str = ""
+
+
 class RegistrySource(Section):
     """A dataset read by ``physiofm.datasets.load(dataset, data_root / subdir, **options)``; ``name``
     defaults to the dataset's."""
@@ -306,7 +504,8 @@ class UnavailableSource(Section):
     reason: str
 
 
-Source = Annotated[SyntheticSource | RegistrySource | UnavailableSource, Field(discriminator="kind")]
+Source = Annotated[SyntheticSource | SyntheticEcg12Source | SyntheticPsgSource | RegistrySource
+                   | UnavailableSource, Field(discriminator="kind")]
 
 
 # ------------------------------------------------------------------------------------------------ probe

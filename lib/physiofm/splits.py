@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 from physiofm.io import write_parquet
 
@@ -52,6 +53,36 @@ def subject_splits(index: pd.DataFrame, fractions: Sequence[float] = (0.8, 0.1, 
         for name, lo, hi in zip(names, np.concatenate([[0], cuts[:-1]]), cuts, strict=True):
             assignment.update(dict.fromkeys(subs[lo:hi], name))
     return subjects.map(assignment).rename("split")
+
+
+def holdout_subjects(index: pd.DataFrame, fraction: float, seed: int, *, strata: Sequence[str] = (),
+                     subject_col: str = "subject_id") -> np.ndarray:
+    """Boolean mask of the rows whose subject is among a stratified ``fraction`` of the subjects.
+
+    A subject's stratum is its label signature: which ``strata`` columns (0 / 1) are 1 in any of its rows (a
+    PTB-XL patient with an MI record counts as MI). Signatures held by a single subject are pooled into one
+    stratum so that every stratum can be split; scikit-learn's ``train_test_split`` draws the subjects.
+    hybrid_ecg's validation share: 10 % of the patients of strat_fold 1-9, stratified by MI / STTC / CD / HYP.
+    """
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout_subjects: fraction must lie in (0, 1), got {fraction}")
+    subjects = index[subject_col].astype(str)
+    if strata:
+        flags = index[list(strata)].fillna(0).astype(float).gt(0).groupby(subjects).any()
+        keys = flags.apply(lambda r: "".join("1" if v else "0" for v in r), axis=1)
+        counts = keys.map(keys.value_counts())
+        keys = keys.where(counts > 1, "rare")
+        stratify = keys.to_numpy() if keys.value_counts().min() > 1 else None
+        names = keys.index.to_numpy()
+    else:
+        names, stratify = np.sort(subjects.unique()), None
+    if len(names) < 2:
+        raise ValueError(f"holdout_subjects: {len(names)} subject(s) cannot be split")
+    try:
+        _, held = train_test_split(names, test_size=fraction, random_state=seed, stratify=stratify)
+    except ValueError:  # fewer held-out subjects than strata (tiny cohorts): a plain random share
+        _, held = train_test_split(names, test_size=fraction, random_state=seed)
+    return subjects.isin(set(held)).to_numpy()
 
 
 def check_disjoint(index: pd.DataFrame, split: pd.Series, subject_col: str = "subject_id") -> None:

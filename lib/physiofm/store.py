@@ -32,9 +32,15 @@ from tqdm.auto import tqdm
 
 from physiofm.io import fresh_dir, mark_done, write_json, write_npy, write_parquet
 from physiofm.recording import Recording, RecordingSet
+from physiofm.sampler import PairedBatch
 from physiofm.segments import Funnel, Segments, missing_as_nan
 
 Process = Callable[[list[Recording]], Segments]
+
+# Keys of a paired batch (a :class:`~physiofm.sampler.PairedBatch` read by :class:`SegmentDataset`): each
+# group's partner segments under ``<group>_pair`` and the subjects' integer codes under ``subject``.
+PAIR_SUFFIX = "_pair"
+SUBJECT_KEY = "subject"
 
 # Set by SegmentStore.build before the worker pool forks, so workers inherit the (possibly unpicklable)
 # recording set and process function instead of receiving them through pickling.
@@ -186,8 +192,9 @@ class SegmentStore:
 
         Args:
             root: store directory (created).
-            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading)
-                or a list of recordings.
+            recordings: a :class:`RecordingSet` (its ``records`` table gives subjects without loading;
+                the records its loader left out, ``info["excluded"]``, are counted in the funnel as drops
+                into the ``records`` stage) or a list of recordings.
             process: records of some subjects -> :class:`Segments`; every shard must give the same
                 groups, per-segment shapes and rates. Use ``functools.partial(syneco_segments, cfg=cfg)``.
             subjects_per_shard: subjects per shard.
@@ -242,10 +249,12 @@ class SegmentStore:
             first_ids = [str(ids[i]) for i in plan[k][:5]]
             raise RuntimeError(f"{root}: {len(errors)} shard(s) failed (finished shards are kept; rerun to "
                                f"resume); first, shard {k} with records {first_ids}: {e!r}") from e
-        return cls._finalise(root, len(plan), config)
+        excluded = recordings.info.get("excluded") if isinstance(recordings, RecordingSet) else None
+        return cls._finalise(root, len(plan), config, excluded)
 
     @classmethod
-    def _finalise(cls, root: Path, n_shards: int, config: dict | None) -> SegmentStore:
+    def _finalise(cls, root: Path, n_shards: int, config: dict | None,
+                  excluded: Mapping[str, int] | None = None) -> SegmentStore:
         shards = root / "shards"
         metas = [json.loads((shards / f"{_shard_name(k)}.json").read_text()) for k in range(n_shards)]
         groups: dict[str, dict] = {}
@@ -265,6 +274,8 @@ class SegmentStore:
                 parts.append(part.assign(shard=m["shard"], row=np.arange(len(part))))
         index = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["shard", "row"])
         funnel = sum((Funnel.from_dict(m["funnel"]) for m in metas), Funnel())
+        for reason, n in (excluded or {}).items():  # records the loader found but could not use
+            funnel.drop("records", reason, int(n))
         write_parquet(index, root / "index.parquet")
         meta = {"groups": groups, "count": len(index), "funnel": funnel.to_dict(), "config": config or {},
                 "shards": [{k: m[k] for k in ("shard", "count", "groups")} for m in metas]}
@@ -334,6 +345,10 @@ class SegmentDataset(torch.utils.data.Dataset):
     :class:`~torch.utils.data.BatchSampler` feeding index lists, ``batch_size=None``), the fast way to stream
     a store. Several stores (AnyPPG: one per pretraining source) appear as one dataset, store after store.
 
+    ``ds[PairedBatch(positions, partners)]`` (:class:`~physiofm.sampler.PairedBatches`) is the batch of
+    ``positions`` plus ``<group>_pair`` (B, C, T), the partners' segments row for row, and ``subject`` (B,)
+    int64, the positions' codes of :meth:`subject_codes`.
+
     Args:
         store: a :class:`SegmentStore` or its directory, or a mapping name -> store.
         indices: the store rows this dataset exposes (e.g. one split); all rows when None. With several
@@ -368,6 +383,12 @@ class SegmentDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return int(self.offsets[-1])
 
+    def subject_codes(self, column: str = "subject_id") -> np.ndarray:
+        """(N,) int64 code of every position's subject; subjects of different stores never share a code."""
+        keys = np.concatenate([np.char.add(f"{i}/", s.index[column].astype(str).to_numpy()[r].astype(str))
+                               for i, (s, r) in enumerate(zip(self.stores, self.rows))])
+        return np.unique(keys, return_inverse=True)[1].astype(np.int64).reshape(-1)
+
     def source_of(self, positions: np.ndarray) -> np.ndarray:
         """The store name of each dataset position."""
         return np.asarray(self.names)[np.searchsorted(self.offsets, positions, side="right") - 1]
@@ -384,7 +405,15 @@ class SegmentDataset(torch.utils.data.Dataset):
             for g in self.groups:
                 out[g][sel] = data[g]
 
-    def __getitem__(self, i: int | Sequence[int] | np.ndarray) -> dict[str, Any]:
+    def __getitem__(self, i: int | Sequence[int] | np.ndarray | PairedBatch) -> dict[str, Any]:
+        if isinstance(i, PairedBatch):
+            item = self[i.positions]
+            partners = self[i.partners]
+            item.update({g + PAIR_SUFFIX: partners[g] for g in self.groups})
+            if not hasattr(self, "_subjects"):
+                self._subjects = self.subject_codes()
+            item[SUBJECT_KEY] = torch.from_numpy(self._subjects[np.asarray(i.positions, dtype=np.int64)])
+            return item
         batched = not np.isscalar(i)
         pos = np.atleast_1d(np.asarray(i, dtype=np.int64))
         shapes = {g: (len(pos), *self.store.groups[g]["shape"]) for g in self.groups}
@@ -421,6 +450,54 @@ class SegmentDataset(torch.utils.data.Dataset):
         batches = _SortedBatches(torch.utils.data.BatchSampler(sampler, batch_size, drop_last))
         return torch.utils.data.DataLoader(self, sampler=batches, batch_size=None, num_workers=num_workers,
                                            persistent_workers=num_workers > 0, **kwargs)
+
+
+def window_seconds(store: SegmentStore) -> float:
+    """Length (s) of one stored segment: samples / rate of its first group."""
+    spec = next(iter(store.groups.values()))
+    return float(spec["shape"][-1]) / float(spec["fs"])
+
+
+def adjacent_rows(index: pd.DataFrame, rows: np.ndarray, window_s: float,
+                  tolerance_s: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+    """The rows among ``rows`` whose record has the next window in ``rows`` too, and that window's row.
+
+    The next window starts ``window_s`` after the row's own start (``offset_s``) in the same record (windows
+    tile a valid span back to back, :mod:`physiofm.segments`); a row whose successor is missing (the end of
+    a span, or a successor left out of ``rows``) is not an anchor. Returns ``(anchors, successors)``, both
+    (N,) store positions, in the order of ``rows``.
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    sub = index.iloc[rows]
+    record = sub["record_id"].astype(str).to_numpy()
+    offset = sub["offset_s"].to_numpy(float)
+    order = np.lexsort((offset, record))
+    rec_o, off_o, row_o = record[order], offset[order], rows[order]
+    has_next = (rec_o[:-1] == rec_o[1:]) & (np.abs(off_o[1:] - off_o[:-1] - window_s) <= tolerance_s)
+    anchors, successors = row_o[:-1][has_next], row_o[1:][has_next]
+    keep = np.argsort(pd.Index(rows).get_indexer(anchors), kind="stable")
+    return anchors[keep], successors[keep]
+
+
+class PairedDataset(torch.utils.data.Dataset):
+    """Two aligned datasets as one: ``ds[i]`` holds the items of ``first`` and, under ``prefix + key``, the
+    channel groups of ``second`` at the same position (e.g. each window and the next window of its record,
+    :func:`adjacent_rows`). Batched indexing (a list of positions) reads both in one go each."""
+
+    def __init__(self, first: SegmentDataset, second: SegmentDataset, prefix: str = "next:") -> None:
+        if len(first) != len(second):
+            raise ValueError(f"PairedDataset: {len(first)} and {len(second)} rows; the two must align")
+        self.first, self.second, self.prefix = first, second, prefix
+        self.groups = first.groups
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def __getitem__(self, i):
+        item = self.first[i]
+        other = self.second[i]
+        item.update({self.prefix + g: other[g] for g in self.second.groups})
+        return item
 
 
 class _SortedBatches(torch.utils.data.Sampler[list[int]]):

@@ -111,8 +111,10 @@ def test_mimic3_matched_segments_gaps_and_missing_channel(tmp_path):
     rec = s[1]
     assert rec.channels == ["ecg_ii", "ecg_v", "ppg"] and rec.meta["channel_source"]["ecg_v"] == "MCL1"
     assert rec.start_time == 16.0 and len(rec.signals["ppg"]) == 2500
+    assert s.info["excluded"] == {"missing_channel": 1}  # counted in a store's funnel (physiofm.store)
     with pytest.warns(DatasetWarning, match="lack required channel"):
-        assert len(datasets.load("mimic3_wave", tmp_path, min_duration_s=15)) == 1
+        short = datasets.load("mimic3_wave", tmp_path, min_duration_s=15)
+    assert len(short) == 1 and short.info["excluded"] == {"missing_channel": 1, "short_record": 1}
     # the whole master record laid out on one timeline: the gap and the PLETH-less segment are NaN
     with pytest.warns(DatasetWarning, match="NaN"):
         whole = icu.read_record(d / "p000020-2183-04-28-17-47", channels="all")

@@ -60,18 +60,20 @@ def test_physionet2018_epochs_stages_arousals_and_demographics(tmp_path):
         tmp_path / "age-sex.csv", index=False
     )
     s = datasets.load("physionet2018", tmp_path)
-    assert len(s) == 1 and s.records.loc[0, "age_under_55"] == 0 and s.records.loc[0, "female"] == 1
+    assert len(s) == 1 and s.records.loc[0, "old"] == 1 and s.records.loc[0, "female"] == 1
     rec = s[0]
     assert rec.channels == CHANNELS and rec.fs["ECG"] == FS and rec.units["ECG"] == "mV"
     assert rec.units["F3-M2"] == "uV" and np.abs(rec.signals["ECG"]).max() < 1  # 20 uV noise in mV
     ann = rec.annotations
     assert ann["onset"].tolist() == [0.0, 30.0, 60.0, 90.0]
-    np.testing.assert_array_equal(ann["stage"], [0, 2, np.nan, np.nan])
-    assert ann["stage_name"].tolist()[:2] == ["W", "N2"]
+    np.testing.assert_array_equal(ann["stage_code"], [0, 2, np.nan, np.nan])
+    assert ann["stage"].tolist()[:2] == ["W", "N2"] and ann["stage"].isna().tolist()[2:] == [True, True]
+    assert rec.labels["challenge_split"] == "training" and rec.labels["old"] == 1
     np.testing.assert_array_equal(ann["arousal"], [0, 1, 0, np.nan])
     s_all = datasets.load("physionet2018", tmp_path, split="all")
     assert s_all.records["split"].tolist() == ["training", "test"]
-    assert s_all.records.loc[1, "age_under_55"] == 1 and s_all[1].annotations is None
+    assert s_all.records.loc[1, "old"] == 0 and s_all[1].annotations is None
+    assert s_all[1].labels["challenge_split"] == "test"
 
 
 def test_physionet2018_malformed_arousal_files(tmp_path):
@@ -162,3 +164,29 @@ def test_physionet2018_any_rule_matches_the_synthetic_psg_labels():
             vector[int(onset * fs) : int((onset + dur) * fs)] = 1
         np.testing.assert_array_equal(epoch_arousal(vector, fs, "any"), labels["arousal"].to_numpy())
         assert labels["arousal"].sum() > 0
+
+
+def test_physionet2018_columns_match_the_synthetic_psg_cohort(tmp_path):
+    """Loader and built-in cohort give the same task columns: stage names and codes, ``old``, ``arousal``."""
+    from physiofm.synthetic import psg_cohort
+
+    path, n = write_record(tmp_path, "tr03-0005", epochs=5)
+    e = 30 * FS
+    stages = {k: np.zeros(n) for k in ("wake", "nonrem1", "nonrem2", "nonrem3", "rem", "undefined")}
+    for i, k in enumerate(("wake", "nonrem1", "nonrem2", "nonrem3", "rem")):
+        stages[k][i * e : (i + 1) * e] = 1
+    write_arousal(Path(str(path) + "-arousal.mat"), stages, np.zeros(n))
+    pd.DataFrame({"Record": ["tr03-0005"], "Age": [55], "Sex": ["F"]}).to_csv(tmp_path / "age-sex.csv",
+                                                                             index=False)
+    rec = datasets.load("physionet2018", tmp_path)[0]
+    cohort = psg_cohort(1, seed=0, hours=0.5)
+    synthetic = cohort.recordings[0]
+    for col in ("stage", "stage_code", "arousal"):
+        assert col in rec.annotations and col in synthetic.annotations
+    assert "old" in rec.labels and "old" in synthetic.labels and rec.labels["old"] == 1  # 55 counts as >= 55
+    names = dict(zip(rec.annotations["stage_code"], rec.annotations["stage"], strict=True))
+    for code, name in zip(synthetic.annotations["stage_code"], synthetic.annotations["stage"], strict=True):
+        assert names[code] == name
+    info = datasets.load("physionet2018", tmp_path).info["tasks"]
+    assert {k: v["columns"] for k, v in info.items()} == {"sleep": ["stage_code"], "age": ["old"],
+                                                          "arousal": ["arousal"]}

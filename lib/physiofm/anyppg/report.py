@@ -78,7 +78,8 @@ def probe_set_summary(stores: Mapping[str, SegmentStore], tasks: Mapping[str, Se
                 dist = ", ".join(f"{c}: {n}" for c, n in zip(classes, counts, strict=True))
             rows.append({"probe set": name, "task": task.id, "type": task.kind, "segments": len(used),
                          "subjects": used["subject_id"].nunique(), "labels": dist})
-    return pd.DataFrame(rows).set_index(["probe set", "task"])
+    columns = ["probe set", "task", "type", "segments", "subjects", "labels"]  # also when no set is loadable
+    return pd.DataFrame(rows, columns=columns).set_index(["probe set", "task"])
 
 
 def paper_probe_tasks() -> pd.DataFrame:

@@ -239,6 +239,8 @@ def load_matched(
             f"{min_duration_s:g} s and are excluded (e.g. {'; '.join(table.loc[short, 'path'].head(3))})"
         )
     table = table[~short].drop(columns=["master_start"]).reset_index(drop=True)
+    # counted in the funnel of every store built from this set (physiofm.store)
+    excluded = {k: n for k, n in (("missing_channel", len(skipped)), ("short_record", int(short.sum()))) if n}
 
     def load_row(row: pd.Series) -> Recording:
         rec = read_record(
@@ -253,7 +255,8 @@ def load_matched(
         return rec
 
     return RecordingSet(
-        source, table, load_row, info={"root": str(root), "require": list(require), "tasks": {}}
+        source, table, load_row,
+        info={"root": str(root), "require": list(require), "tasks": {}, "excluded": excluded},
     )
 
 

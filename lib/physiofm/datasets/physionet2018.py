@@ -17,12 +17,15 @@ Layout::
 ``-arousal.mat`` is a MATLAB v7.3 (HDF5) file read with ``h5py``: ``data/arousals`` (per sample:
 1 arousal, 0 none, -1 not scored) and ``data/sleep_stages/{wake,nonrem1,nonrem2,nonrem3,rem,undefined}``
 (per-sample 0/1 indicators). One record per night (``subject_id`` = record; the challenge has one
-record per subject). Annotations are consecutive 30-s epochs from the record start with ``stage``
-(0 W, 1 N1, 2 N2, 3 N3, 4 R; NaN when undefined or mixed), ``stage_name``, ``arousal_s`` (seconds of
-arousal in the epoch), ``arousal_centre`` (the middle sample: 1/0, NaN if not scored) and ``arousal``
-(1/0, NaN if not scored; rule below) - MultiMAE's sleep and arousal tasks; ``age_under_55`` (1 if
-age < 55) is its age task. A stage vector whose length differs from the signal is an error naming the
-file. ECG is converted to mV; other channels keep their header units.
+record per subject). Annotations are consecutive 30-s epochs from the record start with ``stage_code``
+(0 W, 1 N1, 2 N2, 3 N3, 4 REM; NaN when undefined or mixed), ``stage`` (its name: W, N1, N2, N3, REM),
+``arousal_s`` (seconds of arousal in the epoch), ``arousal_centre`` (the middle sample: 1/0, NaN if not
+scored) and ``arousal`` (1/0, NaN if not scored; rule below) - MultiMAE's sleep and arousal tasks; ``old``
+(1 if age >= 55, NaN without an age) is its age task. These are the columns the built-in
+:func:`physiofm.synthetic.psg_cohort` writes, so the same tasks read both. The record's challenge partition
+is the label ``challenge_split`` (``training``: scored; ``test``: the 989 unscored records). A stage vector
+whose length differs from the signal is an error naming the file. ECG is converted to mV; other channels
+keep their header units.
 
 Options: ``split``: ``"training"`` (default), ``"test"`` or ``"all"``; ``arousal_rule`` and
 ``arousal_min_overlap_s``: when an epoch counts as an arousal epoch (:func:`epoch_arousal`).
@@ -68,7 +71,9 @@ from ._common import (
 from ._layout import FileSpec, Layout
 
 EPOCH_S = 30.0
-STAGES = {"wake": (0, "W"), "nonrem1": (1, "N1"), "nonrem2": (2, "N2"), "nonrem3": (3, "N3"), "rem": (4, "R")}
+STAGES = {"wake": (0, "W"), "nonrem1": (1, "N1"), "nonrem2": (2, "N2"), "nonrem3": (3, "N3"),
+          "rem": (4, "REM")}
+AGE_THRESHOLD = 55.0  # MultiMAE §3.1: "whether a patient's age is under 55 (the mean age) or not"
 
 LAYOUT = Layout(
     files=(
@@ -164,8 +169,8 @@ def epochs(
         {
             "onset": np.arange(k) * EPOCH_S,
             "duration": EPOCH_S,
-            "stage": codes,
-            "stage_name": [names.get(int(c)) if c == c else None for c in codes],
+            "stage": [names.get(int(c)) if c == c else np.nan for c in codes],
+            "stage_code": codes,
             "arousal_s": np.where(scored, (ar > 0).sum(axis=1) / fs, np.nan),
             "arousal_centre": epoch_arousal(arousal[: k * n], fs, "centre"),
             "arousal": epoch_arousal(arousal[: k * n], fs, rule, min_overlap_s),
@@ -173,19 +178,26 @@ def epochs(
     )
 
 
-def arousal_rule_rates(annotations: pd.DataFrame, min_overlap_s: float = 3.0) -> pd.Series:
-    """Share of positive epochs under each rule, from epoch tables with ``arousal_s`` and ``arousal_centre``
-    (one record's annotations or many concatenated); epochs the rule leaves NaN are not counted."""
+def arousal_labels(annotations: pd.DataFrame, rule: str, min_overlap_s: float = 3.0) -> pd.Series:
+    """Each epoch's arousal label (1.0 / 0.0, NaN where not scored) under ``rule``, from the ``arousal_s`` and
+    ``arousal_centre`` columns of epoch tables (one record's annotations or many concatenated)."""
     missing = {"arousal_s", "arousal_centre"} - set(annotations.columns)
     if missing:
         raise ValueError(f"physionet2018: annotations lack column(s) {sorted(missing)}")
-    secs, centre = annotations["arousal_s"], annotations["arousal_centre"]
-    labels = {
-        "any": (secs > 0).where(secs.notna()),
-        f"min_overlap_{min_overlap_s:g}s": (secs >= min_overlap_s - 1e-9).where(secs.notna()),
-        "centre": centre,
-    }
-    rates = {rule: float(y.astype(float).mean()) for rule, y in labels.items()}
+    if rule not in AROUSAL_RULES:
+        raise ValueError(f"physionet2018: arousal_rule must be one of {AROUSAL_RULES}, got {rule!r}")
+    secs = annotations["arousal_s"].astype(float)
+    if rule == "centre":
+        return annotations["arousal_centre"].astype(float).rename("arousal")
+    positive = secs > 0 if rule == "any" else secs >= min_overlap_s - 1e-9
+    return positive.astype(float).where(secs.notna()).rename("arousal")
+
+
+def arousal_rule_rates(annotations: pd.DataFrame, min_overlap_s: float = 3.0) -> pd.Series:
+    """Share of positive epochs under each rule, from epoch tables with ``arousal_s`` and ``arousal_centre``
+    (one record's annotations or many concatenated); epochs the rule leaves NaN are not counted."""
+    names = {"any": "any", "min_overlap": f"min_overlap_{min_overlap_s:g}s", "centre": "centre"}
+    rates = {names[r]: float(arousal_labels(annotations, r, min_overlap_s).mean()) for r in AROUSAL_RULES}
     return pd.Series(rates, name="positive_rate")
 
 
@@ -219,7 +231,7 @@ def load(
                 "age": age,
                 "sex": sex,
                 "female": sex_code(sex),
-                "age_under_55": float(age < 55) if age == age else np.nan,
+                "old": float(age >= AGE_THRESHOLD) if age == age else np.nan,
             }
         )
     table = pd.DataFrame(rows)
@@ -244,12 +256,12 @@ def load(
         elif row["split"] == "training":
             warn(f"{arousal_file}: missing; record has no sleep-stage / arousal annotations")
         report_nans(signals, fs, str(path))
-        labels = {k: row[k] for k in ("age", "sex", "female", "age_under_55", "split")}
+        labels = {k: row[k] for k in ("age", "sex", "female", "old")} | {"challenge_split": row["split"]}
         return Recording(row["record_id"], row["subject_id"], "physionet2018", signals, fs, units=units,
                          labels=labels, annotations=ann, meta={"path": str(path)})
 
     stages = [0, 1, 2, 3, 4]
-    tasks = {"sleep_stage": task("multiclass", "annotation", ["stage"], ["multimae"], classes=stages),
-             "arousal": task("binary", "annotation", ["arousal"], ["multimae"]),
-             "age": task("binary", "record", ["age_under_55"], ["multimae"])}
+    tasks = {"sleep": task("multiclass", "annotation", ["stage_code"], ["multimae"], classes=stages),
+             "age": task("binary", "record", ["old"], ["multimae"]),
+             "arousal": task("binary", "annotation", ["arousal"], ["multimae"])}
     return RecordingSet("physionet2018", table, load_row, info={"root": str(root), "tasks": tasks})

@@ -19,7 +19,7 @@ from physiofm.evaluation.metrics import (
 )
 from physiofm.evaluation.nested_cv import NestedCVResult, nested_cv
 from physiofm.evaluation.probes import LinearHeadProbe, evaluate_probe, make_probe, probe_scores
-from physiofm.evaluation.published import load_published, published_vs_ours
+from physiofm.evaluation.published import load_published, load_published_table, published_vs_ours
 from physiofm.evaluation.results import append_results, read_results, results_frame, write_results
 from physiofm.evaluation.retrieval import retrieval_metrics
 from physiofm.evaluation.risk import prediction_errors, risk_decomposition, risk_errors
@@ -29,6 +29,7 @@ from physiofm.evaluation.subsample import (
     low_incidence_indices,
     low_incidence_sets,
     over_seeds,
+    random_fraction_indices,
     summarise,
 )
 
@@ -50,6 +51,7 @@ __all__ = [
     "hybrid_ecg_criteria",
     "label_fraction_indices",
     "load_published",
+    "load_published_table",
     "low_incidence_indices",
     "low_incidence_sets",
     "mae",
@@ -62,6 +64,7 @@ __all__ = [
     "probe_scores",
     "published_vs_ours",
     "r2",
+    "random_fraction_indices",
     "read_results",
     "regression_scores",
     "results_frame",

@@ -12,6 +12,7 @@ Tasks: ``"classification"`` (binary or multi-class, ``y`` of class indices), ``"
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,13 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from physiofm.evaluation.metrics import classification_scores, multilabel_scores, regression_scores
+from physiofm.evaluation.metrics import (
+    UndefinedMetricWarning,
+    auroc,
+    classification_scores,
+    multilabel_scores,
+    regression_scores,
+)
 
 TASKS = ("classification", "multilabel", "regression")
 PROBES = ("lr", "rf", "fc")
@@ -69,8 +76,10 @@ class LinearHeadProbe:
     """One ``nn.Linear`` on frozen embeddings, trained with (optionally class-weighted) cross-entropy.
 
     Adam (lr 1e-2 and mini-batches of 64 by default: SyneCo gives no values), at most ``max_epochs`` epochs;
-    after each epoch the validation loss is computed and training stops after ``patience`` epochs without
-    improvement, keeping the best weights.
+    every ``eval_every`` epochs the head is scored on the validation data and the best-scoring weights are
+    kept; training stops after ``patience`` evaluations without improvement (None: never early). The score is
+    the validation loss (``select="loss"``) or, for classification and multi-label, the macro AUROC
+    (``select="auroc"``: D-BETA's model selection on validation AUROC).
     Without explicit validation data, 10 % of the training set (stratified for classification) is held out.
     Multi-label uses binary cross-entropy per label (``pos_weight = N_neg / N_pos`` when class-weighted);
     regression uses the mean squared error.
@@ -81,19 +90,41 @@ class LinearHeadProbe:
         task: str = "classification",
         *,
         max_epochs: int = 100,
-        patience: int = 10,
+        patience: int | None = 10,
         lr: float = 1e-2,
         weight_decay: float = 0.0,
         batch_size: int = 64,
         class_weighted: bool = False,
         standardise: bool = False,
         seed: int = 0,
+        select: str = "loss",
+        eval_every: int = 1,
     ):
         if task not in TASKS:
             raise ValueError(f"unknown task {task!r}; choose one of {TASKS}")
+        if select not in ("loss", "auroc") or (select == "auroc" and task == "regression"):
+            raise ValueError(f"select must be 'loss' or (not for regression) 'auroc', got {select!r}")
+        if eval_every < 1:
+            raise ValueError(f"eval_every must be >= 1, got {eval_every}")
         self.task, self.max_epochs, self.patience, self.lr = task, max_epochs, patience, lr
         self.weight_decay, self.batch_size, self.class_weighted = weight_decay, batch_size, class_weighted
-        self.standardise, self.seed = standardise, seed
+        self.standardise, self.seed, self.select, self.eval_every = standardise, seed, select, eval_every
+
+    def _val_score(self, head: nn.Module, loss_fn: nn.Module, xv: torch.Tensor, yv: torch.Tensor,
+                   y_val: np.ndarray) -> tuple[float, float]:
+        """(validation loss, score to maximise: -loss or the macro AUROC, -inf when undefined)."""
+        with torch.no_grad():
+            z = head(xv)
+            val = float(loss_fn(z, yv))
+            if self.select == "loss":
+                return val, -val
+            p = (torch.sigmoid(z) if self.task == "multilabel" else torch.softmax(z, 1)).numpy()
+        if self.task == "classification" and p.shape[1] == 2:
+            p = p[:, 1]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)
+            score = auroc(y_val, p)
+        return val, (score if np.isfinite(score) else -np.inf)
 
     def _loss(self, y: np.ndarray) -> nn.Module:
         if self.task == "regression":
@@ -137,21 +168,24 @@ class LinearHeadProbe:
             opt = torch.optim.Adam(head.parameters(), lr=self.lr, weight_decay=self.weight_decay)
             xt, yt = torch.as_tensor(X), self._target(y)
             xv, yv = torch.as_tensor(X_val), self._target(y_val)
-            best, best_state, bad = float("inf"), None, 0
-            self.history_ = []
-            for _ in range(self.max_epochs):
+            best, best_state, bad = -float("inf"), None, 0
+            self.history_, self.scores_ = [], []
+            for epoch in range(1, self.max_epochs + 1):
                 for idx in torch.randperm(len(xt), generator=gen).split(self.batch_size):
                     opt.zero_grad(set_to_none=True)
                     loss_fn(head(xt[idx]), yt[idx]).backward()
                     opt.step()
-                with torch.no_grad():
-                    val = float(loss_fn(head(xv), yv))
+                if epoch % self.eval_every and epoch != self.max_epochs:
+                    continue
+                val, score = self._val_score(head, loss_fn, xv, yv, y_val)
                 self.history_.append(val)
-                if val < best - 1e-7:
-                    best, best_state, bad = val, {k: v.clone() for k, v in head.state_dict().items()}, 0
+                self.scores_.append(score)
+                if best_state is None or score > best + 1e-7:
+                    best, best_state, bad = score, {k: v.clone() for k, v in head.state_dict().items()}, 0
+                    self.best_epoch_ = epoch
                 else:
                     bad += 1
-                    if bad >= self.patience:
+                    if self.patience is not None and bad >= self.patience:
                         break
             head.load_state_dict(best_state)
         self.head_ = head.eval()

@@ -69,6 +69,20 @@ def load_published(path: Path, table: str | None = None) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["table", "task", "method", "metric", "value"]]
 
 
+def load_published_table(path: Path, table: str) -> pd.DataFrame:
+    """One table of a published file with its own levels (``meta.levels[table]``, e.g. ``case, task, method,
+    metric`` for a grid; ``task, method, metric`` when the file gives none) as columns, plus ``value``."""
+    path = Path(path)
+    raw = yaml.safe_load(path.read_text()) or {}
+    if table not in raw or table == "meta":
+        raise KeyError(f"{path}: no table {table!r}; tables: {[t for t in raw if t != 'meta']}")
+    levels = list((raw.get("meta") or {}).get("levels", {}).get(table, ["task", "method", "metric"]))
+    try:
+        return flatten_published(raw[table], levels)
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err
+
+
 def published_path(paper: str) -> Path:
     """``params/published/<paper>.yaml`` of this checkout."""
     return repo_root() / "params" / "published" / f"{paper}.yaml"

@@ -2,7 +2,9 @@
 
 * Label fractions: D-BETA probes with 1 / 10 / 100 % of the training labels, hybrid_ecg fine-tunes with
   50 / 25 / 10 % "while keeping the original case ratio": :func:`label_fraction_indices` draws a stratified
-  subset (strata = distinct label rows, so multi-label targets keep their label combinations' proportions).
+  subset (strata = distinct label rows, so multi-label targets keep their label combinations' proportions);
+  :func:`random_fraction_indices` draws MERL's plain random subset, ``train_test_split(train_size=r/100,
+  random_state=42)``, which D-BETA follows (spec: "as MERL does").
 * Low incidence (hybrid_ecg, appendix A.3): per disease, 7,000 samples with a case ratio of 5 / 2 / 1 %, e.g.
   70 MI-labelled and 6,930 non-MI samples at 1 %: :func:`low_incidence_indices`.
 * Repeats: SyneCo uses seeds 0, 42, 1234 and reports the mean; :func:`over_seeds` runs an evaluation per seed
@@ -47,6 +49,21 @@ def label_fraction_indices(y, fraction: float, seed: int = 0) -> np.ndarray:
         rng.choice(np.flatnonzero(stratum == s), size=k, replace=False) for s, k in enumerate(take) if k
     ]
     return np.sort(np.concatenate(picked))
+
+
+def random_fraction_indices(n: int, fraction: float, seed: int = 42) -> np.ndarray:
+    """Sorted indices of MERL's label-fraction subset of ``n`` training rows: scikit-learn's
+    ``train_test_split(range(n), train_size=fraction, random_state=seed)`` (not stratified); all rows at 1."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if fraction == 1:
+        return np.arange(n)
+    if round(fraction * n) < 1:
+        raise ValueError(f"a {fraction:.0%} fraction of {n} training rows holds no row")
+    kept, _ = train_test_split(np.arange(n), train_size=fraction, random_state=seed)
+    return np.sort(kept)
 
 
 def low_incidence_indices(is_case, case_ratio: float, n_total: int = 7000, seed: int = 0) -> np.ndarray:

@@ -12,9 +12,13 @@ projectors, learnable temperatures, EMA targets) and exposes:
 * ``embed_inputs(batch, {name: keys}) -> {name: (B, D)}``: that representation from subsets of the inputs
   (the channels a task provides);
 * ``after_step(step, max_steps)``: called after each optimiser update (EMA targets, clamps); a no-op here;
-* ``features(batch) -> (B, feature_dim)``: the probe representation *with gradients*, in the current mode
-  (what a supervised reference trains through, :mod:`physiofm.methods.supervised`); methods that do not
-  offer it raise ``NotImplementedError`` naming themselves.
+* ``features(batch) -> (B, feature_dim)``: the probe representation *with gradients*, in the current mode:
+  what a supervised reference trains through (:mod:`physiofm.methods.supervised`) and what a supervised
+  head is trained on when the method's model is fine-tuned or trained from scratch
+  (:mod:`physiofm.evaluation.finetuning`); methods that do not offer it raise ``NotImplementedError``
+  naming themselves;
+* ``adjacent``: True when the loss also reads, for every window, the next window of its record under
+  ``"next:<key>"`` (the run loop then batches adjacent pairs, :func:`physiofm.training.run.loaders`).
 
 ``register(name, config_cls)`` adds a builder ``config -> Method``; ``build(name, config)`` accepts a
 ``config_cls`` instance, a dict of its fields (unknown keys are an error) or None for its defaults.
@@ -38,6 +42,7 @@ class Method(nn.Module):
 
     inputs: tuple[str, ...] = ()
     probe_key: str = "embedding"
+    adjacent: bool = False  # batches hold each window's successor under "next:<key>" (SimCLR-style positives)
 
     def __init__(self) -> None:
         super().__init__()

@@ -1,8 +1,10 @@
 """What every method with one encoder per input channel shares (SyneCo, Stack, SleepFM, SimCLR, BYOL, CLIP).
 
-A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, 1, T)`` (``ecg_ii``, ``ppg``,
-``ecg``...). :class:`ChannelMethod` holds one encoder per channel (weights not shared, SyneCo §2.1), built
-from an encoder spec by :func:`physiofm.models.build_encoder`, and gives every such method the same
+A batch is a dict of tensors; a *channel* is one of its signal keys, ``(B, C, T)`` (``ecg_ii``, ``ppg``:
+C = 1; a 12-lead ``ecg`` read by a ViT1D or D-BETA's encoder: C = 12), or a list of B texts (``report``,
+read by a text tower such as ``scratch_text``). :class:`ChannelMethod` holds one encoder per channel
+(weights not shared, SyneCo §2.1), built from an encoder spec by :func:`physiofm.models.build_encoder`,
+and gives every such method the same
 frozen embeddings: each present channel's embedding, their concatenation ``concat``, and, for the channel
 sets a task provides, the method's probe representation of just those channels (:meth:`embed_inputs`).
 
@@ -27,7 +29,7 @@ from physiofm.models import build_encoder
 
 
 def augment(x: torch.Tensor, sigma: float, scale: float, max_mask_fraction: float = 0.0) -> torch.Tensor:
-    """One augmented view of (B, 1, T): ``(x + N(0, sigma^2)) * scale``, then one zeroed span of up to
+    """One augmented view of (B, C, T): ``(x + N(0, sigma^2)) * scale``, then one zeroed span of up to
     ``max_mask_fraction`` of T per row (none when that is 0). Draws from torch's global generator."""
     x = noise_then_scale(x, sigma, scale)
     b, _, t = x.shape
@@ -67,10 +69,11 @@ class ChannelMethod(Method):
                              f"{self.inputs}")
         self.encoders = nn.ModuleDict({ch: build_encoder(specs.get(ch, encoder)) for ch in self.inputs})
 
-    def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor]:
-        """The (B, C, T) float32 tensors of the method's channels in ``batch`` (C = 1 for a single signal; a
-        channel group such as 12 ECG leads is read whole by its encoder), on the method's device;
-        ``required``: every channel must be there (pretraining), else those present (maybe none)."""
+    def channel_inputs(self, batch: Batch, required: bool = True) -> dict[str, torch.Tensor | list[str]]:
+        """The method's channels in ``batch``: signals as (B, C, T) float32 tensors on the method's device, C
+        the channel encoder's input channels (1 for one lead; 12 for a 12-lead ECG), texts (a text tower's
+        key, e.g. ``report``) as lists of B str; ``required``: every channel must be there (pretraining),
+        else those present (maybe none)."""
         out = {}
         for ch in self.inputs:
             if ch not in batch:
@@ -78,18 +81,25 @@ class ChannelMethod(Method):
                     raise KeyError(f"batch has no channel {ch!r} (keys: {sorted(batch)})")
                 continue
             x = batch[ch]
-            if x.ndim != 3:
-                raise ValueError(f"channel {ch!r} must be (B, C, T), got {tuple(x.shape)}")
+            if isinstance(x, list | tuple) and all(isinstance(t, str) for t in x):
+                out[ch] = list(x)
+                continue
+            if not isinstance(x, torch.Tensor) or x.ndim != 3:
+                raise ValueError(f"channel {ch!r} must be a (B, C, T) tensor or a list of str, got "
+                                 f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+            c = getattr(self.encoders[ch].backbone, "in_channels", None)
+            if c is not None and x.shape[1] != c:
+                raise ValueError(f"channel {ch!r} must be (B, {c}, T), got {tuple(x.shape)}")
             out[ch] = x.to(device=self.device, dtype=torch.float32)
         if not out and required:
             raise KeyError(f"batch holds none of the channels {list(self.inputs)} (keys: {sorted(batch)})")
-        sizes = {x.shape[0] for x in out.values()}
+        sizes = {len(x) for x in out.values()}
         if len(sizes) > 1:
-            raise ValueError(f"channels disagree on batch size: { {c: x.shape[0] for c, x in out.items()} }")
+            raise ValueError(f"channels disagree on batch size: { {c: len(x) for c, x in out.items()} }")
         return out
 
-    def encode(self, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """{channel: (B, 1, T)} -> {channel: (B, D)} for the channels given."""
+    def encode(self, inputs: Mapping[str, torch.Tensor | list[str]]) -> dict[str, torch.Tensor]:
+        """{channel: (B, C, T) or B texts} -> {channel: (B, D)} for the channels given."""
         return {ch: self.encoders[ch](x) for ch, x in inputs.items()}
 
     def represent(self, embeddings: Mapping[str, torch.Tensor]) -> torch.Tensor:
@@ -97,8 +107,8 @@ class ChannelMethod(Method):
         return concat_present(embeddings, self.channels)
 
     def features(self, batch: Batch) -> torch.Tensor:
-        """:meth:`represent` of every channel of the method, with gradients."""
-        return self.represent(self.encode(self.channel_inputs(batch)))
+        """:meth:`represent` of the batch's channels, with gradients (supervised reference, fine-tuning)."""
+        return self.represent(self.encode(self.channel_inputs(batch, required=False)))
 
     @property
     def feature_dim(self) -> int:
@@ -174,6 +184,6 @@ class TwoViews(ChannelMethod):
         self.probe_key = "concat"
 
     def augmented(self, inputs: Mapping[str, torch.Tensor], ch: str) -> torch.Tensor:
-        """One augmented view of channel ``ch`` (B, 1, T)."""
+        """One augmented view of channel ``ch`` (B, C, T)."""
         c = self.config
         return augment(inputs[ch], c.noise_sigma, c.amplitude_scale, c.max_mask_fraction)

@@ -19,8 +19,9 @@ Batch keys (``inputs``):
         bank's texts during training. Texts, not token ids: negatives must be substituted before tokenising.
 
 The N3S bank (the unique training reports, their frozen embeddings and corpus counts,
-:class:`physiofm.text.ReportBank`) is given after building with :meth:`DBeta.set_report_bank`; training with
-ETM or ETS needs it. The config only holds sizes and switches, so ``build("dbeta", config)`` stays pure.
+:class:`physiofm.text.ReportBank`) is given after building with :meth:`DBeta.set_report_bank`, or named in the
+config (``report_bank``: the file the data step wrote, ``asset:report_bank.npz`` in params) and then read the
+first time a training batch needs it; training with ETM or ETS needs it. Embeddings never need it.
 
 Text encoder: ``text_encoder = "t5"`` (paper) reads Flan-T5-base from the local directory ``text_model_dir``;
 ``"scratch"`` (demo) trains :class:`~physiofm.models.ScratchTextEncoder` with the WordPiece tokenizer JSON
@@ -99,6 +100,7 @@ class DBetaConfig:
     negative_share: float = 0.5  # "in half of the training batch": int(0.5 B + U[0, 1)) rows [code]
     n3s: bool = True  # False: random training reports as negatives (Table 6 "w/o N3S")
     n3s_k: int = 64  # "one of the top 64 largest cosine distance reports"
+    report_bank: str = ""  # the N3S bank file (ReportBank.save); read when training needs it [D]
     # ETS (§3.2, Eq. 4)
     ets: bool = True  # False: Table 6 "w/o ETS"
     ets_form: str = "paper"  # "paper": Eq. 4 (no scale, no bias); "siglip": normalised, learnable scale/bias
@@ -211,9 +213,15 @@ class DBeta(Method):
             ecg, _ = random_lead_masking(ecg, cfg.lead_mask_p)
         aligned = np.ones(len(texts), dtype=bool)
         if cfg.negative_share > 0 and (cfg.w_etm > 0 or cfg.ets):
+            if self.bank is None and cfg.report_bank:
+                self.set_report_bank(ReportBank.load(cfg.report_bank))
             if self.bank is None:
-                raise RuntimeError("dbeta needs its N3S report bank: call set_report_bank(bank) first")
-            texts, aligned = draw_negatives(texts, self.bank, self.rng, self.sampler, cfg.negative_share)
+                raise RuntimeError("dbeta needs its N3S report bank: set report_bank in the config or call "
+                                   "set_report_bank(bank) first")
+            # Evaluation draws from a fresh generator of the config's seed: every validation pass sees the
+            # same negatives (a comparable validation loss), and training's stream is not advanced by it.
+            rng = self.rng if self.training else np.random.default_rng(cfg.seed)
+            texts, aligned = draw_negatives(texts, self.bank, rng, self.sampler, cfg.negative_share)
         tok = self._tokens(texts)
         enc = self.net.text_encoder
         ids, labels = mlm_mask(tok["input_ids"], tok["special_tokens_mask"], enc.mask_token_id,
@@ -258,12 +266,19 @@ class DBeta(Method):
 
     # -- representations ------------------------------------------------------------------------------
     def embeddings(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Frozen, unmasked ECG path: ``embedding`` = x' = tanh pooler of the projected CLS (B, hidden), the
-        linear-probe and zero-shot representation; ``cls`` = the ECG encoder's raw CLS (B, ecg_width)."""
+        """Frozen, unmasked unimodal paths of what the batch holds: ``embedding`` = x' = tanh pooler of the
+        projected CLS (B, hidden), the linear-probe and zero-shot representation, and ``cls`` = the ECG
+        encoder's raw CLS (B, ecg_width) when it has ``ecg12``; ``text`` = t' (B, hidden) of its ``report``
+        texts when it has them (a batch of class descriptions only: zero-shot)."""
+        if "ecg12" not in batch and "report" in batch:
+            return {"text": self.text_embeddings(list(batch["report"]))}
         with self.evaluating():
             x = self._ecg(batch)
             h, _, _ = self.net.ecg_encoder(x)
-            return {"embedding": self.net.ecg_pooler(self.net.ecg_proj(h)), "cls": h[:, 0]}
+            out = {"embedding": self.net.ecg_pooler(self.net.ecg_proj(h)), "cls": h[:, 0]}
+        if "report" in batch:
+            out["text"] = self.text_embeddings(self._texts(batch, x.shape[0]))
+        return out
 
     def text_embeddings(self, texts: list[str], batch_size: int = 256) -> torch.Tensor:
         """(N, hidden) t' of ``texts`` (unmasked): the zero-shot class-description embeddings."""

@@ -51,7 +51,7 @@ from physiofm.objectives.infonce import info_nce, masked_info_nce
 
 @dataclass
 class HybridConfig(MAEConfig):
-    # encoder defaults are HL's selection (§4.1: 60 / 2 / 512); CL selects 250 / 2 / 1024
+    # the encoder default is HL's selection (§4.1: 60 / 2 / 512); CL selects 250 / 2 / 1024
     w_recon: float = 1.0  # Eq. 3 / §5.3: 1 : 1 : 1; 0 gives CL
     w_patient: float = 1.0
     w_sample: float = 1.0
@@ -87,8 +87,9 @@ class Hybrid(MAE):
         super().__init__(cfg, with_decoder=cfg.w_recon > 0)
         self.cfg: HybridConfig = cfg
         self.inputs = (cfg.key, cfg.pair_key, cfg.subject_key) if cfg.w_patient > 0 else (cfg.key,)
-        self.proj_sample = Projector(cfg.width, cfg.width, cfg.proj_dim) if cfg.w_sample > 0 else None
-        self.proj_patient = Projector(cfg.width, cfg.width, cfg.proj_dim) if cfg.w_patient > 0 else None
+        d = self.encoder.width
+        self.proj_sample = Projector(d, d, cfg.proj_dim) if cfg.w_sample > 0 else None
+        self.proj_patient = Projector(d, d, cfg.proj_dim) if cfg.w_patient > 0 else None
         self._contrastive = cfg.w_patient > 0 or cfg.w_sample > 0
 
     def view(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,7 +117,7 @@ class Hybrid(MAE):
 
     def loss(self, batch: Batch) -> torch.Tensor:
         c = self.cfg
-        x = signal(batch, c.key, c.in_channels)
+        x = signal(batch, c.key, self.in_channels)
         n = x.shape[0]
         terms: dict[str, torch.Tensor] = {}
         if c.w_recon > 0:
@@ -126,7 +127,7 @@ class Hybrid(MAE):
             if c.w_sample > 0:
                 views.append(self.view(x))
             if c.w_patient > 0:
-                pair = signal(batch, c.pair_key, c.in_channels)
+                pair = signal(batch, c.pair_key, self.in_channels)
                 if pair.shape != x.shape:
                     raise ValueError(f"batch[{c.pair_key!r}] {tuple(pair.shape)} must match {tuple(x.shape)}")
                 views.append(self.view(pair))
@@ -146,6 +147,6 @@ class Hybrid(MAE):
 
 @register("hybrid", HybridConfig)
 def build_hybrid(cfg: HybridConfig) -> Method:
-    if cfg.encoder is not None:
+    if cfg.simmim:
         return MaskedChannels(cfg)
     return Hybrid(cfg)

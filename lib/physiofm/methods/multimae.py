@@ -18,7 +18,7 @@ Probe representation (§3.4): frozen encoder on unmasked input -> its final Laye
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,14 +29,31 @@ from physiofm.models.masking import modality_mask, multimodal_mask
 from physiofm.models.multimae import MultiMAE, MultiMAEConfig
 from physiofm.objectives.reconstruction import masked_modality_mse
 
+ARCHITECTURE = ("tokens", "samples_per_token", "width", "depth", "heads", "mlp_ratio", "dropout",
+                "attn_dropout", "conv_channels", "conv_kernel")
+
 
 @dataclass
 class MultiMAEMethodConfig(MultiMAEConfig):
-    """Model (see :class:`physiofm.models.MultiMAEConfig`) plus the masking of ``multimae``."""
+    """Model (see :class:`physiofm.models.MultiMAEConfig`) plus the masking of ``multimae``.
+
+    ``encoder``: a study's shared encoder section of kind ``multimae``
+    (:class:`physiofm.sections.MultiMAEEncoderSection` as a dict); when given, its architecture fields
+    (tokens, width, depth, heads, ...) replace this config's, so the MultiMAE models and the late-fusion
+    baselines built from the same section share one architecture.
+    """
 
     mask_ratio: float = 0.7  # share of all M*T tokens hidden, with or without drop (§3.3, App C) [P]
+    encoder: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
+        if self.encoder is not None:
+            kind = self.encoder.get("kind", "multimae")
+            if kind != "multimae":
+                raise ValueError(f"MultiMAE config: encoder must be of kind 'multimae', got {kind!r}")
+            for key in ARCHITECTURE:
+                if key in self.encoder:
+                    setattr(self, key, self.encoder[key])
         super().__post_init__()
         if not 0.0 <= self.mask_ratio < 1.0:
             raise ValueError(f"MultiMAE config: mask_ratio must be in [0, 1), got {self.mask_ratio}")
@@ -112,8 +129,8 @@ class MultiMAEMethod(Method):
         return self.model.encode(self.stack(batch))
 
     def features(self, batch: Mapping[str, Any]) -> torch.Tensor:
-        """(B, width) mean of the encoder tokens on unmasked input, with gradients (the probe
-        representation a supervised reference trains through)."""
+        """(B, D) final LayerNorm -> mean over tokens, with gradients: the probe representation a supervised
+        head is trained on from scratch or in full fine-tuning (§3.4, App E), and a supervised reference."""
         return self.encode(batch).mean(dim=1)
 
     @property
@@ -128,6 +145,28 @@ class MultiMAEMethod(Method):
         for i, m in enumerate(self.config.modalities):
             out[f"embedding_{m}"] = tokens[:, i * t : (i + 1) * t].mean(dim=1)
         return out
+
+    def embed_inputs(self, batch: Mapping[str, Any], inputs: Mapping[str, Sequence[str]],
+                     stand_in: Mapping[str, tuple[str, int]] | None = None) -> dict[str, torch.Tensor]:
+        """The probe representation from each named subset of the modalities, ``{name: (B, D)}``: the tokens
+        of the modalities a set lacks are hidden from the encoder (as input modality drop trains it) and the
+        mean is taken over the visible tokens. Sets holding none of the modalities are left out."""
+        out = {}
+        with self.evaluating():
+            for name, keys in inputs.items():
+                present = [k for k in self.inputs if k in keys and k in batch]
+                if present:
+                    out[name] = self._visible_mean(batch, present)
+        return out
+
+    def _visible_mean(self, batch: Mapping[str, Any], present: Sequence[str]) -> torch.Tensor:
+        c = self.config
+        b = len(batch[present[0]])
+        x = self.stack({k: batch[k] if k in present else torch.zeros(b, c.window) for k in self.inputs})
+        if len(present) == len(self.inputs):
+            return self.model.encode(x).mean(dim=1)
+        absent = torch.tensor([k not in present for k in self.inputs]).repeat_interleave(c.tokens)
+        return self.model.encode(x, absent.expand(b, -1).to(x.device)).mean(dim=1)
 
     def attentions(self, batch: Mapping[str, Any]) -> list[torch.Tensor]:
         """Attention probabilities of every encoder layer on unmasked input, first to last, (B, H, N, N)."""

@@ -7,7 +7,7 @@ from physiofm.models.backbones import backbone_names, build_backbone, build_enco
 from physiofm.models.channel_dropout import ChannelDropout, channel_keep_mask
 from physiofm.models.coattention import CoAttentionFusion, CoAttentionLayer, FirstTokenPooler
 from physiofm.models.dbeta import DBetaModel, DBetaOutput, MLMHead
-from physiofm.models.ecg_conv_transformer import ECGConvTransformer, ECGEncoderConfig
+from physiofm.models.ecg_conv_transformer import ECGClsFeatures, ECGConvTransformer, ECGEncoderConfig
 from physiofm.models.encoder import Encoder
 from physiofm.models.fusion import FusionTransformer
 from physiofm.models.lead_masking import random_lead_masking
@@ -20,12 +20,12 @@ from physiofm.models.masking import (
     visible_count,
 )
 from physiofm.models.mem_decoder import MEMDecoder
-from physiofm.models.multimae import MultiMAE, MultiMAEConfig
+from physiofm.models.multimae import MultiMAE, MultiMAEConfig, TokenEncoder
 from physiofm.models.net1d import ANYPPG_CONFIG, ECGFOUNDER_CONFIG, Net1D
 from physiofm.models.pretrained import read_state_dict
 from physiofm.models.projector import Projector
 from physiofm.models.resnet1d import ResNet1D
-from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextEncoder
+from physiofm.models.text_encoder import ScratchTextEncoder, T5TextEncoder, TextEncoder, TextFeatures
 from physiofm.models.token_fusion import TokenFusion
 from physiofm.models.vit1d import ViT1D, vit1d_parameter_count
 
@@ -36,6 +36,7 @@ __all__ = [
     "CoAttentionLayer",
     "DBetaModel",
     "DBetaOutput",
+    "ECGClsFeatures",
     "ECGConvTransformer",
     "ECGEncoderConfig",
     "ECGFOUNDER_CONFIG",
@@ -53,7 +54,9 @@ __all__ = [
     "ScratchTextEncoder",
     "T5TextEncoder",
     "TextEncoder",
+    "TextFeatures",
     "TokenFusion",
+    "TokenEncoder",
     "ViT1D",
     "channel_keep_mask",
     "backbone_names",

@@ -168,3 +168,21 @@ class ECGConvTransformer(nn.Module):
         for layer in self.layers:
             h = layer(h)
         return h, mask, ids_restore
+
+
+class ECGClsFeatures(nn.Module):
+    """The ECG encoder as a channel-encoder backbone: (B, leads, T) -> (B, width), the unmasked CLS state.
+
+    What :func:`physiofm.models.build_backbone` builds for kind ``ecg_conv_transformer`` (the ECG tower of an
+    ECG-text CLIP ablation); D-BETA itself reads the CLS through its own projection and pooler.
+    """
+
+    def __init__(self, cfg: ECGEncoderConfig | None = None) -> None:
+        super().__init__()
+        self.encoder = ECGConvTransformer(cfg)
+        self.out_features = self.encoder.width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _, _ = self.encoder(x)
+        return h[:, 0]
+

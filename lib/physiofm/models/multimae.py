@@ -103,9 +103,12 @@ class ChunkTokenizer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n = x.shape
-        chunks = x.reshape(b * (n // self.samples), 1, self.samples)
-        h = self.act(self.conv(chunks)).amax(dim=-1)  # global max-pool over the chunk
-        return self.norm(self.proj(h)).reshape(b, n // self.samples, -1)
+        return self.tokens(x.reshape(b * (n // self.samples), self.samples)).reshape(b, n // self.samples, -1)
+
+    def tokens(self, chunks: torch.Tensor) -> torch.Tensor:
+        """(n, S) chunks -> (n, D) tokens, each chunk on its own."""
+        h = self.act(self.conv(chunks[:, None, :])).amax(dim=-1)  # global max-pool over the chunk
+        return self.norm(self.proj(h))
 
 
 class ModalityDecoder(nn.Module):
@@ -155,6 +158,41 @@ def visible_ids(hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise ValueError("the mask hides every token; the encoder needs at least one")
     ids_shuffle = torch.argsort(hidden.to(torch.int8), dim=1, stable=True)
     return ids_shuffle[:, :k], torch.argsort(ids_shuffle, dim=1)
+
+
+class TokenEncoder(nn.Module):
+    """One channel (B, 1, T*S) -> (B, D): MultiMAE's tokenizer, the sin-cos time embedding, the pre-LN
+    encoder layers, the final LayerNorm and a mean over the T tokens.
+
+    The per-modality encoder of MultiMAE's late-fusion contrastive baselines (App F: "the same architecture"
+    as MultiMAE, one encoder per modality, 512-d mean-pooled outputs). ``cfg.modalities`` is ignored (one
+    channel, so no modality embedding) and so are the decoder fields.
+    """
+
+    def __init__(self, cfg: MultiMAEConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or MultiMAEConfig()
+        self.out_features = cfg.width
+        self.tokenizer = ChunkTokenizer(cfg.samples_per_token, cfg.width, cfg.conv_channels, cfg.conv_kernel)
+        self.register_buffer("pos_embed", sincos_embedding(cfg.tokens, cfg.width), persistent=False)
+        self.blocks = nn.ModuleList(Block(cfg.width, cfg.heads, cfg.mlp_ratio, cfg.dropout, cfg.attn_dropout)
+                                    for _ in range(cfg.depth))
+        self.norm = layer_norm(cfg.width)
+        for mod in self.modules():
+            if isinstance(mod, nn.Linear):
+                nn.init.xavier_uniform_(mod.weight)
+                nn.init.zeros_(mod.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 3 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.ndim != 2 or x.shape[1] != self.cfg.window:
+            raise ValueError(f"TokenEncoder expects (B, 1, {self.cfg.window}) or (B, {self.cfg.window}), "
+                             f"got {tuple(x.shape)}")
+        z = self.tokenizer(x) + self.pos_embed[None]
+        for blk in self.blocks:
+            z, _ = blk(z)
+        return self.norm(z).mean(dim=1)
 
 
 class MultiMAE(nn.Module):
@@ -211,13 +249,29 @@ class MultiMAE(nn.Module):
         tokens = tokens + self.pos_embed[None, None] + self.modality_embed[None, :, None]
         return tokens.flatten(1, 2)
 
+    def embed_visible(self, x: torch.Tensor, ids_keep: torch.Tensor) -> torch.Tensor:
+        """(B, M, T*S), visible token ids (B, K) -> (B, K, D): :meth:`embed` of the visible tokens only. Each
+        chunk is tokenised on its own, so the hidden chunks need not be tokenised at all (MAE's saving)."""
+        c = self.cfg
+        chunks = x.reshape(x.shape[0], -1, c.samples_per_token)  # (B, M*T, S), modality-major like tokens
+        kept = torch.gather(chunks, 1, ids_keep[..., None].expand(-1, -1, c.samples_per_token))
+        modality = ids_keep // c.tokens
+        z = kept.new_empty(*ids_keep.shape, c.width)
+        for i, tok in enumerate(self.tokenizers):
+            sel = modality == i
+            if sel.any():
+                z[sel] = tok.tokens(kept[sel])
+        table = (self.pos_embed[None] + self.modality_embed[:, None]).reshape(-1, c.width)  # (M*T, D)
+        return z + table[ids_keep]
+
     def _encode(self, x: torch.Tensor, hidden: torch.Tensor | None):
         self._check(x, hidden)
-        z = self.embed(x)
         ids = None
         if hidden is not None:
             ids = visible_ids(hidden)
-            z = torch.gather(z, 1, ids[0][..., None].expand(-1, -1, z.shape[-1]))
+            z = self.embed_visible(x, ids[0])
+        else:
+            z = self.embed(x)
         attentions, layers = [], []
         for blk in self.blocks:
             z, probs = blk(z)

@@ -160,3 +160,23 @@ class ScratchTextEncoder(TextEncoder):
         for layer in self.layers:
             h = layer(h, src_key_padding_mask=pad)
         return h
+
+
+class TextFeatures(nn.Module):
+    """A text encoder as a channel-encoder backbone: B texts -> (B, width), the first token's last state.
+
+    Tokenises on the encoder's device, so a batch may carry its texts as a plain list of str (the ``report``
+    key); the first token is ``[CLS]`` for :class:`ScratchTextEncoder` and the first word piece for T5, the
+    token D-BETA's text pooler reads as well.
+    """
+
+    def __init__(self, encoder: TextEncoder) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.out_features = encoder.width
+
+    def forward(self, texts: list[str]) -> torch.Tensor:
+        device = next(self.encoder.parameters()).device
+        tok = self.encoder.tokenize(texts)
+        return self.encoder(tok["input_ids"].to(device), tok["attention_mask"].to(device))[:, 0]
+

@@ -2,7 +2,7 @@
 
 from physiofm.objectives.byol import BYOLLoss, byol_loss, byol_momentum, ema_update
 from physiofm.objectives.clip import ClipLoss, LogitScale, clip_loss
-from physiofm.objectives.ets import SigLipETS, ets_loss, ets_targets
+from physiofm.objectives.ets import SigLipETS, ets_floor, ets_loss, ets_targets
 from physiofm.objectives.gather import gather, global_batch
 from physiofm.objectives.infonce import NTXentLoss, info_nce, masked_info_nce
 from physiofm.objectives.mem import mem_targets
@@ -23,6 +23,7 @@ __all__ = [
     "clip_loss",
     "draw_negatives",
     "ema_update",
+    "ets_floor",
     "ets_loss",
     "ets_targets",
     "gather",

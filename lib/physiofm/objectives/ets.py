@@ -49,6 +49,18 @@ def ets_loss(x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) ->
     return -F.logsigmoid(y * (x @ t.T)).sum() / x.shape[0]
 
 
+def ets_floor(batch_size: int, positives: float) -> float:
+    """Eq. 4's value when every pair gets the same logit z, at the best such z: with P matching pairs among
+    the B^2, sigma(z) = P / B^2 and L = (P softplus(-z) + (B^2 - P) softplus(z)) / B. A model whose ETS loss
+    sits at this floor scores every ECG against every report alike: it has learned the share of matches and
+    nothing that tells pairs apart (the bias-free loss must first reach it through the features)."""
+    if not 0 < positives < batch_size**2:
+        raise ValueError(f"need 0 < positives < B^2, got {positives} for B = {batch_size}")
+    pairs = batch_size**2
+    z = math.log(positives / (pairs - positives))
+    return (positives * math.log1p(math.exp(-z)) + (pairs - positives) * math.log1p(math.exp(z))) / batch_size
+
+
 class SigLipETS(nn.Module):
     """SigLIP ablation of ETS, ``SigLipETS()(x, t, y=None)``: normalised features, learnable scale, bias."""
 

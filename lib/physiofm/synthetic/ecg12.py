@@ -18,6 +18,7 @@ texts).
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -143,20 +144,55 @@ class Ecg12Plan:
     rates: art.ArtefactRates
 
 
-def _draw_codes(rng: np.random.Generator, age: float) -> list[str]:
+# Superclasses a patient keeps in every record (an old infarct, a conduction disturbance, hypertrophy);
+# ST-T changes come and go record by record.
+CHRONIC = ("MI", "CD", "HYP")
+
+
+def _draw_codes(rng: np.random.Generator, age: float, superclasses=tuple(_DIAGNOSES)) -> list[str]:
     codes = []
-    for _, (prev, options, probs) in _DIAGNOSES.items():
+    for sup in superclasses:
+        prev, options, probs = _DIAGNOSES[sup]
         if rng.random() < prev * (0.6 + 0.8 * (age - 18) / 77):
             codes.append(str(rng.choice(options, p=probs)))
     if "CLBBB" in codes and "CRBBB" in codes:
         codes.remove("CRBBB")
     if "CRBBB" in codes and "IRBBB" in codes:
         codes.remove("IRBBB")
-    return codes or ["NORM"]
+    return codes
 
 
-def _morphology(codes: list[str], male: bool, rng: np.random.Generator) -> ecg.Morphology:
-    m = ecg.Morphology(
+@dataclass
+class Ecg12Patient:
+    """What persists across a patient's records: its chronic diagnoses and its heart."""
+
+    chronic: list[str]  # diagnostic codes of the CHRONIC superclasses
+    morph: ecg.Morphology  # base morphology with the chronic codes written in
+    low_voltage: bool
+
+
+def _patient(pat: int, age: float, male: bool, seed: int) -> Ecg12Patient:
+    rng = rng_for(seed, "ecg12", pat, "subjects")
+    chronic = _draw_codes(rng, age, CHRONIC)
+    m = _apply_codes(_base_morphology(male, rng), chronic, rng)
+    return Ecg12Patient(chronic, m, bool(rng.random() < 0.04))
+
+
+def _record_morphology(p: Ecg12Patient, acute: list[str], rng: np.random.Generator) -> ecg.Morphology:
+    """The patient's heart as one record shows it: small per-record changes of amplitude, intervals and
+    electrode placement, then the record's own (acute) codes."""
+    m = copy.deepcopy(p.morph)
+    m.r_mv *= float(rng.lognormal(0.0, 0.06))
+    m.t_mv *= float(rng.lognormal(0.0, 0.08))
+    m.qrs_ms += float(rng.normal(0.0, 2.0))
+    m.pr_s += float(rng.normal(0.0, 0.005))
+    m.qtc_s += float(rng.normal(0.0, 0.005))
+    m.rotation = ecg.random_rotation(rng, 4) @ m.rotation  # electrodes never sit twice in one place
+    return _apply_codes(m, acute, rng)
+
+
+def _base_morphology(male: bool, rng: np.random.Generator) -> ecg.Morphology:
+    return ecg.Morphology(
         r_mv=float(rng.lognormal(np.log(1.25 if male else 1.1), 0.18)),
         qrs_ms=float(rng.uniform(80, 100)),
         pr_s=float(rng.uniform(0.13, 0.19)),
@@ -164,6 +200,10 @@ def _morphology(codes: list[str], male: bool, rng: np.random.Generator) -> ecg.M
         t_mv=float(rng.uniform(0.28, 0.42)),
         rotation=ecg.random_rotation(rng, 15),
     )
+
+
+def _apply_codes(m: ecg.Morphology, codes: list[str], rng: np.random.Generator) -> ecg.Morphology:
+    """Write each diagnostic code into the morphology ``m`` (in place) and return it."""
     extra = m.extra
     for c in codes:
         if c == "IMI":  # initial superior force: Q in II, III, aVF; inferior T inversion
@@ -203,10 +243,13 @@ def _morphology(codes: list[str], male: bool, rng: np.random.Generator) -> ecg.M
     return m
 
 
-def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.ArtefactRates) -> Ecg12Plan:
+def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.ArtefactRates,
+            heart: Ecg12Patient) -> Ecg12Plan:
     rng = rng_for(seed, "ecg12", i, "plan")
-    codes = _draw_codes(rng, age)
-    m = _morphology(codes, male, rng)
+    acute = _draw_codes(rng, age, tuple(s for s in _DIAGNOSES if s not in CHRONIC))
+    m = _record_morphology(heart, acute, rng)
+    order = {c: k for k, c in enumerate(STATEMENTS.index)}
+    codes = sorted(heart.chronic + acute, key=order.get) or ["NORM"]
     u = rng.random()
     atrial = "af" if u < 0.07 else ("flutter" if u < 0.085 else "sinus")
     sarrh = atrial == "sinus" and rng.random() < 0.05
@@ -229,7 +272,7 @@ def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.
         for k in rng.choice(inside, min(inside.size, int(rng.integers(1, 3))), replace=False):
             r[k] = r[k - 1] + 0.6 * (r[k] - r[k - 1])
             pvc[k] = True
-    if rng.random() < 0.04:  # low voltage: every wave is small (fluid, obesity, emphysema)
+    if heart.low_voltage:  # low voltage: every wave is small (fluid, obesity, emphysema)
         m.r_mv, m.p_mv, m.t_mv, m.st_mv = 0.35 * m.r_mv, 0.35 * m.p_mv, 0.35 * m.t_mv, 0.35 * m.st_mv
     inside = (r >= 0) & (r < DURATION_S)
     rate = 60.0 / np.diff(r[inside]).mean()
@@ -259,8 +302,7 @@ def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.
     if pvc.any():
         form.append("PVC")
     if atrial != "sinus" and "1AVB" in codes:  # no PR interval to prolong without P waves
-        codes.remove("1AVB")
-        codes = codes or ["NORM"]
+        codes = [c for c in codes if c != "1AVB"] or ["NORM"]
     scp = {c: float(rng.choice([50.0, 80.0, 100.0])) for c in codes}
     scp.update({c: 0.0 for c in form + rhythm})
     supers = sorted({STATEMENTS.loc[c, "diagnostic_class"] for c in codes}, key=SUPERCLASSES.index)
@@ -387,8 +429,9 @@ def ecg12_cohort(
     n_rec = 1 + rng.poisson(records_per_subject - 1, n_subjects)
     plans, i = {}, 0
     for pat in range(n_subjects):
+        heart = _patient(pat, float(age[pat]), bool(male[pat]), seed)
         for _ in range(n_rec[pat]):
-            p = _record(i, pat, float(age[pat]), bool(male[pat]), seed, rates)
+            p = _record(i, pat, float(age[pat]), bool(male[pat]), seed, rates, heart)
             plans[p.record_id] = p
             i += 1
     records = pd.DataFrame(

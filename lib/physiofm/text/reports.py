@@ -15,9 +15,12 @@ import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from physiofm.io import read_arrays, write_arrays
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _SPACES = re.compile(r"\s+")
@@ -85,6 +88,24 @@ class ReportBank:
         counts = Counter(t for t in reports if t)
         texts = list(counts)
         return cls(texts, np.asarray(embed(texts), dtype=np.float32), np.array([counts[t] for t in texts]))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the bank as one ``.npz`` (texts as a unicode array: no pickle), atomically."""
+        arrays = {"texts": np.array(self.texts, dtype=str), "embeddings": self.embeddings}
+        if self.counts is not None:
+            arrays["counts"] = self.counts
+        return write_arrays(Path(path), arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReportBank:
+        """A bank written by :meth:`save`; a missing or foreign file is an error naming it."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"N3S report bank {path} does not exist (the data step writes it)")
+        arrays = read_arrays(path)
+        if not {"texts", "embeddings"} <= set(arrays):
+            raise ValueError(f"{path} is not a report bank (arrays: {sorted(arrays)})")
+        return cls([str(t) for t in arrays["texts"]], arrays["embeddings"], arrays.get("counts"))
 
     def __len__(self) -> int:
         return len(self.texts)
