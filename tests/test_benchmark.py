@@ -33,8 +33,9 @@ def cohort(step: str, board) -> tuple[SimpleNamespace, dict]:
     batch.update({c: torch.tensor(index[c].to_numpy(), dtype=torch.float32) for c in cols})
     # What the run loop's batching adds: paired partners with subject codes (hybrid's patient-level term) and
     # each window's successor (adjacent SimCLR).
-    batch.update({f"{k}{PAIR_SUFFIX}": torch.randn(B, *shape, generator=g) for k, shape in SHAPES[step].items()})
-    batch.update({f"{NEXT}{k}": torch.randn(B, *shape, generator=g) for k, shape in SHAPES[step].items()})
+    for k, shape in SHAPES[step].items():
+        batch[f"{k}{PAIR_SUFFIX}"] = torch.randn(B, *shape, generator=g)
+        batch[f"{NEXT}{k}"] = torch.randn(B, *shape, generator=g)
     batch[SUBJECT_KEY] = torch.arange(B)
     store = SimpleNamespace(groups=dict.fromkeys(SHAPES[step]), index=index)
     return SimpleNamespace(stores={"pretrain": store}), batch
@@ -73,8 +74,8 @@ def test_every_registry_method_has_a_row_on_some_leaderboard() -> None:
 
 
 def test_only_dbeta_waits_and_says_why() -> None:
-    """Every method of the 12-lead and PSG boards runs on its cohort (ViT1D and the MultiMAE encoder are encoder
-    kinds, CL / HL get paired batches, SimCLR adjacent windows); D-BETA is listed with its reason."""
+    """Every method of the 12-lead and PSG boards runs on its cohort (ViT1D and the MultiMAE encoder are
+    encoder kinds, CL / HL get paired batches, SimCLR adjacent windows); D-BETA is listed with its reason."""
     for step in ("ecg12", "psg"):
         board = CI.step(step).board
         runs, unavailable = leaderboard.plan(board, cohort(step, board)[0])
