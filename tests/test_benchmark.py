@@ -14,6 +14,8 @@ import torch
 from physiofm import methods
 from physiofm.config import load_params, params_path
 from physiofm.evaluation import leaderboard
+from physiofm.methods.simclr import NEXT
+from physiofm.store import PAIR_SUFFIX, SUBJECT_KEY
 
 B = 4
 SHAPES = {"icu": {"ecg_ii": (1, 5000), "ecg_v": (1, 5000), "ppg": (1, 1250)},
@@ -29,6 +31,12 @@ def cohort(step: str, board) -> tuple[SimpleNamespace, dict]:
     cols = {t.target if isinstance(t.target, str) else t.target[0]: t.kind for t in board.tasks}
     index = pd.DataFrame({c: np.arange(B) % (5 if kind == "multiclass" else 2) for c, kind in cols.items()})
     batch.update({c: torch.tensor(index[c].to_numpy(), dtype=torch.float32) for c in cols})
+    # What the run loop's batching adds: paired partners with subject codes (hybrid's patient-level term) and
+    # each window's successor (adjacent SimCLR).
+    for k, shape in SHAPES[step].items():
+        batch[f"{k}{PAIR_SUFFIX}"] = torch.randn(B, *shape, generator=g)
+        batch[f"{NEXT}{k}"] = torch.randn(B, *shape, generator=g)
+    batch[SUBJECT_KEY] = torch.arange(B)
     store = SimpleNamespace(groups=dict.fromkeys(SHAPES[step]), index=index)
     return SimpleNamespace(stores={"pretrain": store}), batch
 
@@ -65,11 +73,16 @@ def test_every_registry_method_has_a_row_on_some_leaderboard() -> None:
     assert not missing, f"registry methods on no leaderboard (add them, or a reason, to params): {missing}"
 
 
-def test_methods_waiting_for_other_issues_are_listed_with_why() -> None:
-    board = CI.step("ecg12").board
-    _, unavailable = leaderboard.plan(board, cohort("ecg12", board)[0])
-    reasons = unavailable.set_index("method")["reason"]
-    assert "vit1d" in reasons["simclr"] and "ecg_pair" in reasons["cl"] and "report bank" in reasons["dbeta"]
+def test_only_dbeta_waits_and_says_why() -> None:
+    """Every method of the 12-lead and PSG boards runs on its cohort (ViT1D and the MultiMAE encoder are
+    encoder kinds, CL / HL get paired batches, SimCLR adjacent windows); D-BETA is listed with its reason."""
+    for step in ("ecg12", "psg"):
+        board = CI.step(step).board
+        runs, unavailable = leaderboard.plan(board, cohort(step, board)[0])
+        assert list(unavailable["method"]) == (["dbeta"] if step == "ecg12" else []), unavailable
+        assert {"random_init", "supervised"} <= set(runs)
+    reasons = leaderboard.plan(CI.step("ecg12").board, cohort("ecg12", CI.step("ecg12").board)[0])[1]
+    assert "tokenizer" in reasons.set_index("method")["reason"]["dbeta"]
 
 
 @pytest.mark.parametrize("profile", ["ci", "demo", "paper"])

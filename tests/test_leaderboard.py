@@ -24,7 +24,7 @@ def board_section(**changes) -> LeaderboardSection:
         "channels": ["ecg_ii", "ecg_v", "ppg"], "seeds": [0],
         "train": {"batch_size": 4, "max_steps": 1, "lr": 1e-3, "weight_decay": 0.0},
         "methods": {"syneco": {"method": "syneco"},
-                    "simclr_vit": {"method": "simclr", "config": {"encoder": {"kind": "vit1d"}}},
+                    "simclr_vit": {"method": "simclr", "config": {"encoder": {"kind": "not_a_kind"}}},
                     "clip_ecg": {"method": "clip", "config": {"towers": ["ppg", "ecg"]}},
                     "later": {"method": "byol", "reason": "its batching lands with another issue"}},
         "reference": {"method": "stack"},
@@ -48,7 +48,7 @@ def test_plan_lists_methods_that_cannot_run_with_the_reason() -> None:
     assert list(runs) == ["syneco", "random_init", "supervised"]
     reasons = unavailable.set_index("method")["reason"]
     assert reasons["later"] == "its batching lands with another issue"
-    assert "unknown backbone kind 'vit1d'" in reasons["simclr_vit"]
+    assert "unknown backbone kind 'not_a_kind'" in reasons["simclr_vit"]
     assert "reads ['ecg']" in reasons["clip_ecg"]
     # the shared encoder went into the config, with the PPG channel's own stem
     cfg = runs["syneco"].config

@@ -44,7 +44,7 @@ from physiofm.io import read_json, write_csv, write_parquet
 from physiofm.parallel import parallel_map
 from physiofm.sections import LeaderboardSection, LeaderboardTask, MethodChoice, MethodEntry, ReferenceSection
 from physiofm.store import SegmentDataset, SegmentStore
-from physiofm.training.run import RunData, checkpoint, finished_run, pretrain, run_dir
+from physiofm.training.run import RunData, batch_keys, checkpoint, finished_run, pretrain, run_dir
 
 REFERENCES = ("random_init", "supervised")
 
@@ -127,7 +127,9 @@ def reference_choices(board: LeaderboardSection, index: pd.DataFrame) -> dict[st
 
 
 def check_runs(choices: Mapping[str, MethodChoice], available: set[str]) -> dict[str, str | None]:
-    """Run name -> None when the method builds and the cohort holds every input it reads, else the reason."""
+    """Run name -> None when the method builds and the cohort holds every input it reads (store groups and
+    index columns; ``<group>_pair`` and ``subject`` come from the run loop's paired batches), else the
+    reason."""
     reasons = {}
     for name, choice in choices.items():
         try:
@@ -135,7 +137,8 @@ def check_runs(choices: Mapping[str, MethodChoice], available: set[str]) -> dict
         except Exception as e:  # noqa: BLE001 - any build failure is the reason it cannot run here
             reasons[name] = f"{type(e).__name__}: {e}"
             continue
-        missing = [k for k in method.inputs if k not in available]
+        keys, _ = batch_keys(method.inputs)  # paired partners and subject codes are made by the batching
+        missing = [k for k in keys if k not in available]
         reasons[name] = (f"reads {missing}, which the cohort's store does not hold ({sorted(available)})"
                          if missing else None)
     return reasons
