@@ -226,7 +226,12 @@ def test_table4_for_some_diseases_only(demo) -> None:
     # criteria over two diseases: the paper's side sums the same two diseases, not its four-task criteria
     ours = results_frame([{**r, "setting": "case_ratio", "level": 0.05}
                           for r in _fake("hl", 0.8, seeds=(0,)) if r["task"] in ("mi", "sttc")])
-    crit = tables.criteria_by_level(evaluate.with_criteria(ours, ("setting", "level")), "case_ratio")
+    both = pd.concat([ours, results_frame([{**r, "setting": "label_fraction", "level": 0.5}
+                                            for r in _fake("hl", 0.8, seeds=(0,))])], ignore_index=True)
+    scored = evaluate.with_criteria(results_frame(both), ("setting", "level"))
+    own = scored[scored["metric"] == "criteria"].set_index("setting")["value"]
+    assert own["case_ratio"] == pytest.approx(2 * 1.6) and own["label_fraction"] == pytest.approx(4 * 1.6)
+    crit = tables.criteria_by_level(scored, "case_ratio")
     pub = tables.published("table_4")
     want = pub[(pub["case_ratio"] == "5%") & (pub["method"] == "hl") & pub["task"].isin(["MI", "STTC"])
                & pub["metric"].isin(["auroc", "auprc"])]["value"].sum()

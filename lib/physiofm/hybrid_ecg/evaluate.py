@@ -138,7 +138,11 @@ def with_criteria(results: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame
     AUPRCs (hybrid_ecg's criteria, max 8 for four tasks); NaN when a metric is missing."""
     keys = ["method", "probe", "seed", *by]
     part = results[results["metric"].isin(METRICS)]
-    n_tasks = part.groupby(keys, dropna=False)["task"].nunique().max()
+    n_tasks = part.groupby(keys, dropna=False)["task"].nunique()
+    if by:  # the tasks a (setting, level) ran: Table 4 may run fewer diseases than Table 5
+        n_tasks = n_tasks.groupby(level=list(by), dropna=False).transform("max")
+    else:
+        n_tasks = n_tasks.max()
     total = part.groupby(keys, dropna=False)["value"].agg(lambda v: v.sum() if v.notna().all() else np.nan)
     count = part.groupby(keys, dropna=False)["value"].size()
     crit = total.where(count == 2 * n_tasks).rename("value").reset_index()
