@@ -206,3 +206,34 @@ def test_book_toc_holds_the_chapter_and_every_notebook(tmp_path: Path) -> None:
     stems = sorted(p.stem for p in (ROOT / "notebooks" / "hybrid_ecg").glob("*.ipynb"))
     assert [s["file"] for s in chapter["sections"]] == [f"hybrid_ecg/{s}" for s in stems]
     assert (src / "hybrid_ecg" / "index.md").read_text() == (ROOT / "book" / "hybrid_ecg.md").read_text()
+
+
+def test_table4_for_some_diseases_only(demo) -> None:
+    rng = np.random.default_rng(2)
+    n = 600
+    split = rng.choice(["train", "val", "test"], n, p=[0.8, 0.1, 0.1])
+    labels = pd.DataFrame({"row": np.arange(n), "split": split,
+                           **{c: (rng.random(n) < 0.25).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
+    sel = {m: evaluate.Run(m, demo.shared.methods[m], demo.shared.encoder, None) for m in ("cl", "gl", "hl")}
+    jobs = evaluate.scarcity_jobs(sel, demo.shared.encoder, labels, demo.shared.tasks, [0], [0.05], 300,
+                                  [0.5], Path("/tmp/unused"), case_ratio_tasks=["mi", "sttc"])
+    ratio = [j for j in jobs if j.tags["setting"] == "case_ratio"]
+    assert sorted({j.columns[0] for j in ratio}) == ["MI", "STTC"] and len(ratio) == 2 * 4
+    assert len([j for j in jobs if j.tags["setting"] == "label_fraction"]) == 4  # Table 5 keeps four tasks
+    with pytest.raises(KeyError, match="case_ratio_tasks"):
+        evaluate.scarcity_jobs(sel, demo.shared.encoder, labels, demo.shared.tasks, [0], [0.05], 300, [0.5],
+                               Path("/tmp/unused"), case_ratio_tasks=["afib"])
+    # criteria over two diseases: the paper's side sums the same two diseases, not its four-task criteria
+    ours = results_frame([{**r, "setting": "case_ratio", "level": 0.05}
+                          for r in _fake("hl", 0.8, seeds=(0,)) if r["task"] in ("mi", "sttc")])
+    both = pd.concat([ours, results_frame([{**r, "setting": "label_fraction", "level": 0.5}
+                                            for r in _fake("hl", 0.8, seeds=(0,))])], ignore_index=True)
+    scored = evaluate.with_criteria(results_frame(both), ("setting", "level"))
+    own = scored[scored["metric"] == "criteria"].set_index("setting")["value"]
+    assert own["case_ratio"] == pytest.approx(2 * 1.6) and own["label_fraction"] == pytest.approx(4 * 1.6)
+    crit = tables.criteria_by_level(scored, "case_ratio")
+    pub = tables.published("table_4")
+    want = pub[(pub["case_ratio"] == "5%") & (pub["method"] == "hl") & pub["task"].isin(["MI", "STTC"])
+               & pub["metric"].isin(["auroc", "auprc"])]["value"].sum()
+    got = crit[(crit["source"] == "published") & (crit["method"] == "hl") & np.isclose(crit["level"], 0.05)]
+    assert got["value"].item() == pytest.approx(want) and want < 4

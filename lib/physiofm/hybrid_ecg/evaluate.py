@@ -138,7 +138,11 @@ def with_criteria(results: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame
     AUPRCs (hybrid_ecg's criteria, max 8 for four tasks); NaN when a metric is missing."""
     keys = ["method", "probe", "seed", *by]
     part = results[results["metric"].isin(METRICS)]
-    n_tasks = part.groupby(keys, dropna=False)["task"].nunique().max()
+    n_tasks = part.groupby(keys, dropna=False)["task"].nunique()
+    if by:  # the tasks a (setting, level) ran: Table 4 may run fewer diseases than Table 5
+        n_tasks = n_tasks.groupby(level=list(by), dropna=False).transform("max")
+    else:
+        n_tasks = n_tasks.max()
     total = part.groupby(keys, dropna=False)["value"].agg(lambda v: v.sum() if v.notna().all() else np.nan)
     count = part.groupby(keys, dropna=False)["value"].size()
     crit = total.where(count == 2 * n_tasks).rename("value").reset_index()
@@ -238,17 +242,24 @@ def table3_jobs(selected: Mapping[str, Run], resnet: ResNet1DSection, labels: pd
 
 def scarcity_jobs(selected: Mapping[str, Run], sl: ViT1DSection, labels: pd.DataFrame,
                   task_sections: Sequence[TaskSection], seeds: Sequence[int], case_ratios: Sequence[float],
-                  n_total: int, fractions: Sequence[float], out: Path) -> list[FinetuneJob]:
+                  n_total: int, fractions: Sequence[float], out: Path,
+                  case_ratio_tasks: Sequence[str] | None = None) -> list[FinetuneJob]:
     """Table 4 (per disease: ``n_total`` training records, a ``case_ratio`` share of them cases; validation
     and test at the natural prevalence) and Table 5 (a stratified ``fraction`` of the training records, all
-    four tasks) for SL (a ViT of ``sl``'s architecture) and the selected CL, GL and HL models."""
+    four tasks) for SL (a ViT of ``sl``'s architecture) and the selected CL, GL and HL models; Table 4 for
+    the diseases named in ``case_ratio_tasks`` only when given."""
+    names = [t.name for t in task_sections]
+    unknown = sorted(set(case_ratio_tasks or ()) - set(names))
+    if unknown:
+        raise KeyError(f"scarcity.case_ratio_tasks: unknown task(s) {unknown} (tasks: {names})")
+    by_case = [t for t in task_sections if case_ratio_tasks is None or t.name in case_ratio_tasks]
     rows = split_rows(labels)
     train = labels.set_index("row").loc[rows["train"]]
     cols = tuple(task_columns(task_sections))
     starts: dict[str, Run | ViT1DSection] = {"sl": sl, **selected}
     jobs = []
     for s in seeds:
-        for t in task_sections:
+        for t in by_case:
             for r in case_ratios:
                 keep = rows["train"][low_incidence_indices(train[t.target].to_numpy(), r, n_total, s)]
                 for name, start in starts.items():

@@ -164,6 +164,7 @@ class FinetuneStep(FinetuneSection):
 class ScarcityStep(FinetuneSection):
     seeds: list[int] | None = None  # None: shared.seeds
     case_ratios: list[float] = Field(min_length=1)  # Table 4
+    case_ratio_tasks: list[str] | None = None  # Table 4's diseases by task name (None: all four)
     n_total: int = Field(gt=0)  # training records per disease (7,000)
     label_fractions: list[float] = Field(min_length=1)  # Table 5
 

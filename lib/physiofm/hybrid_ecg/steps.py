@@ -125,7 +125,7 @@ def scarcity_results(ctx) -> pd.DataFrame:
     runs = selected(ctx)
     seeds = p.seeds or ctx.shared.seeds
     jobs = evaluate.scarcity_jobs(runs, runs["cl"].encoder, labels, ctx.shared.tasks, seeds, p.case_ratios,
-                                  p.n_total, p.label_fractions, ctx.out / "runs")
+                                  p.n_total, p.label_fractions, ctx.out / "runs", p.case_ratio_tasks)
     res = evaluate.finetune_all(jobs, p, name, store, labels, ctx.shared.tasks, ctx.shared.runtime.device,
                                 ctx.workers, ctx.worker_threads, by=("setting", "level"))
     write_results(res, ctx.out / "results.parquet")
