@@ -27,3 +27,17 @@ def test_every_step_has_params_in_every_profile() -> None:
             assert path.is_file(), f"{step.key} has no params for profile {profile} ({path})"
             params = load_params(path)
             assert step.name in type(params.steps).model_fields, f"{path}: no steps.{step.name}"
+
+
+def test_settings_table_puts_a_profile_beside_the_paper_profile():
+    from physiofm.config import load_params, params_path
+    from physiofm.settings import settings_table
+
+    demo, paper = load_params(params_path("demo", "anyppg")), load_params(params_path("paper", "anyppg"))
+    table = settings_table(demo, paper, "pretrain", shared=("encoder", "methods"))
+    assert list(table.columns) == ["this profile", "paper profile"]
+    assert "train.max_steps" in table.index and "methods.anyppg.method" in table.index
+    assert any(k.startswith("encoder.") for k in table.index)
+    assert table.loc["train.max_steps", "this profile"] == str(demo.steps.pretrain.train.max_steps)
+    assert table.loc["train.max_steps", "paper profile"] == str(paper.steps.pretrain.train.max_steps)
+    assert not any(k.startswith("methods.") for k in settings_table(demo, paper, "pretrain").index)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,15 @@ class PaperParams(Section):
         if name not in type(self.steps).model_fields:
             raise KeyError(f"no step {name!r} in params; steps are {list(type(self.steps).model_fields)}")
         return getattr(self.steps, name)
+
+    def check_runs(self, named: Mapping[str, Iterable[str]], also: Iterable[str] = ()) -> None:
+        """Raise a ValueError naming the first step setting (``named``: ``"step.key"`` -> run names) that
+        names a run ``shared.methods`` does not define; ``also``: names allowed besides (e.g. random init)."""
+        runs = set(getattr(self.shared, "methods", {})) | set(also)
+        for where, names in named.items():
+            bad = sorted(set(names) - runs)
+            if bad:
+                raise ValueError(f"steps.{where}: unknown run(s) {bad}; runs: {sorted(runs)}")
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:

@@ -540,6 +540,22 @@ class TaskSection(Section):
                     unit=self.unit, description=self.note)
 
 
+class LinearHeadSection(Section):
+    """A linear head trained by gradient descent on frozen embeddings, stopped early on validation rows
+    (:class:`physiofm.evaluation.probes.LinearHeadProbe`): epochs, patience (epochs without improvement),
+    learning rate, batch size and weight decay."""
+
+    max_epochs: int = Field(gt=0)
+    patience: int = Field(gt=0)
+    lr: float = Field(gt=0)
+    batch_size: int = Field(gt=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+
+    def fc_options(self) -> dict[str, Any]:
+        """The :class:`~physiofm.evaluation.probes.LinearHeadProbe` options these settings give."""
+        return self.model_dump(include={"max_epochs", "patience", "lr", "batch_size", "weight_decay"})
+
+
 class ProbeSection(Section):
     """What every probing step shares: which checkpoint is read, and the embedding batch size."""
 

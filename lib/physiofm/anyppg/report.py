@@ -11,7 +11,7 @@ import pandas as pd
 
 from physiofm.anyppg.data import example_pairs
 from physiofm.anyppg.evaluate import summarise_probes
-from physiofm.anyppg.params import AnyPPGParams, DataParams
+from physiofm.anyppg.params import DataParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
 from physiofm.evaluation.tasks import label_table, task_rows, task_targets
 from physiofm.store import SegmentStore
@@ -89,28 +89,6 @@ def paper_probe_tasks() -> pd.DataFrame:
     return pd.DataFrame([{"dataset": t.paper_dataset, "task": t.paper_task, "type": t.kind,
                           "subjects": t.paper_subjects if t.paper_subjects is not None else "N/A",
                           "segments": t.paper_segments} for t in PROBE_TASKS])
-
-
-def settings_table(params: AnyPPGParams, paper: AnyPPGParams, step: str) -> pd.DataFrame:
-    """One step's settings in this profile beside the paper profile's (the paper's own values)."""
-    def flat(d: dict, prefix: str = "") -> dict[str, str]:
-        out = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(flat(v, f"{prefix}{k}."))
-            else:
-                out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-        return out
-
-    ours = flat(params.step(step).model_dump())
-    theirs = flat(paper.step(step).model_dump())
-    if step == "pretrain":  # the encoder and the runs' settings are part of what pretraining means
-        for p, d in ((params, ours), (paper, theirs)):
-            d |= flat(p.shared.encoder.model_dump(exclude_none=True), "encoder.")
-            d |= flat({k: c.model_dump() for k, c in p.shared.methods.items()}, "methods.")
-    keys = list(dict.fromkeys([*theirs, *ours]))
-    return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
-                         "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
 
 
 # -------------------------------------------------------------------------------------------- figures

@@ -240,18 +240,13 @@ class DBetaParams(PaperParams):
 
     @model_validator(mode="after")
     def _runs_exist(self) -> DBetaParams:
-        runs = set(self.shared.methods)
         s = self.steps
-        named = {"pretrain.methods": s.pretrain.methods, "linear_probe.methods": s.linear_probe.methods,
-                 "zero_shot.methods": s.zero_shot.methods,
-                 "zero_shot.shift_methods": s.zero_shot.shift_methods,
-                 "ablations.extra": s.ablations.extra, "tsne.methods": s.tsne.methods,
-                 "ablations.table_6/8": [r for r in [*s.ablations.table_6.values(),
-                                                     *s.ablations.table_8.values()] if r]}
-        for where, names in named.items():
-            bad = sorted(set(names) - runs - {RANDOM_INIT})
-            if bad:
-                raise ValueError(f"steps.{where}: unknown run(s) {bad}; runs: {sorted(runs)}")
+        table_runs = [r for r in [*s.ablations.table_6.values(), *s.ablations.table_8.values()] if r]
+        self.check_runs({
+            "pretrain.methods": s.pretrain.methods, "linear_probe.methods": s.linear_probe.methods,
+            "zero_shot.methods": s.zero_shot.methods, "zero_shot.shift_methods": s.zero_shot.shift_methods,
+            "ablations.extra": s.ablations.extra, "tsne.methods": s.tsne.methods,
+            "ablations.table_6/8": table_runs}, also={RANDOM_INIT})
         known = {t.key for d in s.data.downstream if d.kind != "unavailable" for t in d.tasks}
         if s.tsne.task not in known:
             raise ValueError(f"steps.tsne.task {s.tsne.task!r} is not a task of a loadable downstream set")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from physiofm.dbeta.params import RANDOM_INIT, DataParams, DBetaParams
+from physiofm.dbeta.params import RANDOM_INIT, DataParams
 from physiofm.dbeta.tasks import PAPER_TASKS, TABLE_4_COLUMNS
 from physiofm.evaluation.published import load_published, published_path
 from physiofm.store import SegmentStore
@@ -55,27 +55,6 @@ def sources_table(params: DataParams) -> pd.DataFrame:
         rows.append({"role": role, "name": s.name, "data": what, "paper tasks": tasks,
                      "note": getattr(s, "note", "")})
     return pd.DataFrame(rows).set_index(["role", "name"])
-
-
-def settings_table(params: DBetaParams, paper: DBetaParams, step: str) -> pd.DataFrame:
-    """One step's settings in this profile beside the paper profile's (the paper's own values); the pretrain
-    step also lists every run's settings."""
-    def flat(d: dict, prefix: str = "") -> dict[str, str]:
-        out = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(flat(v, f"{prefix}{k}."))
-            else:
-                out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-        return out
-
-    ours, theirs = flat(params.step(step).model_dump()), flat(paper.step(step).model_dump())
-    if step == "pretrain":
-        for p, d in ((params, ours), (paper, theirs)):
-            d |= flat({k: c.model_dump() for k, c in p.shared.methods.items()}, "methods.")
-    keys = list(dict.fromkeys([*theirs, *ours]))
-    return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
-                         "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
 
 
 def plot_examples(store: SegmentStore, n: int, seed: int, fs: float) -> plt.Figure:

@@ -26,6 +26,7 @@ from pydantic import Field, model_validator
 
 from physiofm.config import PaperParams, Section
 from physiofm.sections import (
+    LinearHeadSection,
     MethodChoice,
     ResNet1DSection,
     SharedSection,
@@ -118,19 +119,14 @@ class PretrainStep(Section):
 
 
 # ------------------------------------------------------------------------------------------------ probe
-class LinearProbeSection(Section):
+class LinearProbeSection(LinearHeadSection):
     """The linear probe (§3.2): a linear head on frozen embeddings, early stopping on the validation share."""
 
-    max_epochs: int = Field(gt=0)
-    patience: int = Field(gt=0)
-    lr: float = Field(gt=0)
-    batch_size: int = Field(gt=0)
     embed_batch_size: int = Field(gt=0)
     checkpoint: Literal["best", "last"] = "best"
 
     def probe_kwargs(self) -> dict[str, dict]:
-        return {"fc": {"max_epochs": self.max_epochs, "patience": self.patience, "lr": self.lr,
-                       "batch_size": self.batch_size, "standardise": True}}
+        return {"fc": {**self.fc_options(), "standardise": True}}
 
 
 class GridStep(LinearProbeSection):

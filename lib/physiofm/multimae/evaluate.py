@@ -76,9 +76,7 @@ def probe_kwargs(head, probe: str, class_weighted: bool) -> dict[str, dict]:
     """Constructor options of the linear probe: the FC head's training settings, or scikit-learn's logistic
     regression; both class-weighted (w_c = n / (C n_c)) when asked."""
     if probe == "fc":
-        return {"fc": {"class_weighted": class_weighted, "max_epochs": head.max_epochs,
-                       "patience": head.patience, "lr": head.lr, "batch_size": head.batch_size,
-                       "weight_decay": head.weight_decay}}
+        return {"fc": {"class_weighted": class_weighted, **head.fc_options()}}
     return {"lr": {"class_weighted": class_weighted}}
 
 

@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 
 from physiofm.config import PaperParams, Section
 from physiofm.sections import (
+    LinearHeadSection,
     MethodChoice,
     MultiMAEEncoderSection,
     ProbeSection,
@@ -105,16 +106,6 @@ class PretrainStep(Section):
 
 
 # -------------------------------------------------------------------------------------------- probing
-class LinearHeadSection(Section):
-    """The linear head on frozen embeddings (:class:`physiofm.evaluation.probes.LinearHeadProbe`)."""
-
-    max_epochs: int = Field(gt=0)
-    patience: int = Field(gt=0)
-    lr: float = Field(gt=0)
-    batch_size: int = Field(gt=0)
-    weight_decay: float = Field(ge=0)
-
-
 class ProbingStep(ProbeSection):
     """§3.4: frozen encoder on unmasked input -> LayerNorm -> mean over tokens -> one linear head per task,
     class-weighted cross-entropy, selected on the validation patients, scored on the test patients."""
@@ -218,13 +209,11 @@ class MultiMAEParams(PaperParams):
 
     @model_validator(mode="after")
     def _runs_known(self) -> MultiMAEParams:
-        runs = set(self.shared.methods)
-        used = {*self.steps.pretrain.methods, *self.steps.probing.methods, *self.steps.finetune.finetune,
-                *self.steps.tsne.methods}
-        missing = sorted(used - runs)
-        if missing:
-            raise ValueError(f"runs {missing} are used by a step but not defined in shared.methods")
-        untrained = sorted(used - set(self.steps.pretrain.methods))
+        s = self.steps
+        self.check_runs({"pretrain.methods": s.pretrain.methods, "probing.methods": s.probing.methods,
+                         "finetune.finetune": s.finetune.finetune, "tsne.methods": s.tsne.methods})
+        used = {*s.probing.methods, *s.finetune.finetune, *s.tsne.methods}
+        untrained = sorted(used - set(s.pretrain.methods))
         if untrained:
             raise ValueError(f"runs {untrained} are probed or fine-tuned but not pretrained "
                              "(pretrain.methods)")

@@ -85,28 +85,3 @@ def numbers(results: pd.DataFrame, table: str, large: int, small: int,
     """Our mean per (method, task, metric) of the rows that fill ``table``, as numbers (for the claims)."""
     ours = our_rows(results, table, large, small, finetune_patients)
     return ours.groupby(["method", "task", "metric"])["value"].mean().rename("value").reset_index()
-
-
-def _flat(d: dict, prefix: str = "") -> dict[str, str]:
-    out = {}
-    for k, v in d.items():
-        if isinstance(v, dict) and v:
-            out.update(_flat(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-    return out
-
-
-def settings(params, paper, step: str, shared: bool = False) -> pd.DataFrame:
-    """One step's settings in this profile beside the paper profile's (with the shared encoder and runs
-    when ``shared``)."""
-    ours = _flat(params.step(step).model_dump(mode="json"))
-    theirs = _flat(paper.step(step).model_dump(mode="json"))
-    if shared:
-        for p, d in ((params, ours), (paper, theirs)):
-            d |= _flat(p.shared.encoder.model_dump(mode="json"), "encoder.")
-            d |= _flat({k: c.model_dump(mode="json") for k, c in p.shared.methods.items()}, "runs.")
-            d |= _flat(p.shared.checkpoints, "checkpoint.")
-    keys = list(dict.fromkeys([*theirs, *ours]))
-    return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
-                         "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
