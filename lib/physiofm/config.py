@@ -140,6 +140,18 @@ def params_from_dict(raw: Any, paper: str, path: Path) -> PaperParams:
         raise ParamsError(_format_errors(path, e)) from None
 
 
+def flat_settings(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """A nested settings dict (a section's ``model_dump()``) as dotted key -> printed value, lists joined with
+    ", " (for tables that set two profiles' settings side by side)."""
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flat_settings(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
+    return out
+
+
 def params_digest(params: PaperParams, step: str | None = None) -> str:
     """Content hash of the shared section and (optionally) one step: what a step's results depend on."""
     payload: dict[str, Any] = {"shared": params.shared.model_dump(mode="json")}

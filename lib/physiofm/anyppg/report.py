@@ -13,6 +13,7 @@ from physiofm.anyppg.data import example_pairs
 from physiofm.anyppg.evaluate import summarise_probes
 from physiofm.anyppg.params import AnyPPGParams, DataParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
+from physiofm.config import flat_settings
 from physiofm.evaluation.tasks import label_table, task_rows, task_targets
 from physiofm.store import SegmentStore
 
@@ -93,21 +94,12 @@ def paper_probe_tasks() -> pd.DataFrame:
 
 def settings_table(params: AnyPPGParams, paper: AnyPPGParams, step: str) -> pd.DataFrame:
     """One step's settings in this profile beside the paper profile's (the paper's own values)."""
-    def flat(d: dict, prefix: str = "") -> dict[str, str]:
-        out = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(flat(v, f"{prefix}{k}."))
-            else:
-                out[f"{prefix}{k}"] = ", ".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
-        return out
-
-    ours = flat(params.step(step).model_dump())
-    theirs = flat(paper.step(step).model_dump())
+    ours = flat_settings(params.step(step).model_dump())
+    theirs = flat_settings(paper.step(step).model_dump())
     if step == "pretrain":  # the encoder and the runs' settings are part of what pretraining means
         for p, d in ((params, ours), (paper, theirs)):
-            d |= flat(p.shared.encoder.model_dump(exclude_none=True), "encoder.")
-            d |= flat({k: c.model_dump() for k, c in p.shared.methods.items()}, "methods.")
+            d |= flat_settings(p.shared.encoder.model_dump(exclude_none=True), "encoder.")
+            d |= flat_settings({k: c.model_dump() for k, c in p.shared.methods.items()}, "methods.")
     keys = list(dict.fromkeys([*theirs, *ours]))
     return pd.DataFrame({"this profile": [ours.get(k, "") for k in keys],
                          "paper profile": [theirs.get(k, "") for k in keys]}, index=keys)
