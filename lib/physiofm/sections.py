@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
@@ -353,7 +353,18 @@ def check_effects(cls: type, values: dict[str, float]) -> dict[str, float]:
     return values
 
 
-class CohortSection(Section):
+class _KnobbedCohortSection(Section):
+    """A synthetic cohort's arguments whose ``effects`` are the knobs of the effects class ``knobs``."""
+
+    knobs: ClassVar[type]
+
+    @model_validator(mode="after")
+    def _effects(self) -> _KnobbedCohortSection:
+        check_effects(self.knobs, self.effects)
+        return self
+
+
+class CohortSection(_KnobbedCohortSection):
     """Arguments of :func:`physiofm.synthetic.icu_cohort` (artefact rates scaled by ``artefact_scale``).
 
     ``effects``: difficulty knobs, label -> effect size (:class:`physiofm.synthetic.icu.IcuEffects`; a label
@@ -367,14 +378,10 @@ class CohortSection(Section):
     artefact_scale: float = Field(ge=0)
     mains_hz: Literal[50.0, 60.0] = 60.0
     effects: dict[str, float] = {}
-
-    @model_validator(mode="after")
-    def _effects(self) -> CohortSection:
-        check_effects(IcuEffects, self.effects)
-        return self
+    knobs: ClassVar[type] = IcuEffects
 
 
-class PsgCohortSection(Section):
+class PsgCohortSection(_KnobbedCohortSection):
     """Arguments of :func:`physiofm.synthetic.psg_cohort`; ``effects``: its difficulty knobs
     (:class:`physiofm.synthetic.psg.PsgEffects`)."""
 
@@ -383,11 +390,7 @@ class PsgCohortSection(Section):
     hours: float = Field(gt=0, le=12)
     arousal_fraction: float = Field(default=0.03, ge=0, lt=0.5)
     effects: dict[str, float] = {}
-
-    @model_validator(mode="after")
-    def _effects(self) -> PsgCohortSection:
-        check_effects(PsgEffects, self.effects)
-        return self
+    knobs: ClassVar[type] = PsgEffects
 
 
 class Ecg12CohortSection(Section):

@@ -57,6 +57,12 @@ class FileSpec:
             object.__setattr__(self, "example", self.pattern)
 
 
+def wfdb_files(pattern: str, example: str = "", required: bool = True) -> tuple[FileSpec, FileSpec]:
+    """A WFDB record's header and signal file: ``pattern`` and ``example`` name the record without
+    its ``.hea`` / ``.dat`` extension."""
+    return tuple(FileSpec(pattern + ext, example and example + ext, required) for ext in (".hea", ".dat"))
+
+
 @dataclass(frozen=True)
 class Layout:
     """What a dataset root must hold and what one record of it must carry.

@@ -24,9 +24,18 @@ import numpy as np
 import pandas as pd
 
 from ._common import DatasetError, per_file_table
+from ._layout import FileSpec, Layout
 
 WRIST_FS = {"BVP": 64.0, "ACC": 32.0, "EDA": 4.0, "TEMP": 4.0}
 CHEST_FS = 700.0
+
+
+def wrist_layout(example: str) -> Layout:
+    """The layout of either study: ``S<n>.pkl`` files (``example`` as the docstring shows one) whose records
+    carry the wrist PPG and accelerometer (:func:`wrist_signals` without options)."""
+    acc = ("acc_x", "acc_y", "acc_z")
+    return Layout(files=(FileSpec("**/S*.pkl", example),), channels=("ppg", *acc),
+                  rates={"ppg": WRIST_FS["BVP"], **dict.fromkeys(acc, WRIST_FS["ACC"])})
 
 
 def subject_table(root: Path) -> pd.DataFrame:

@@ -31,16 +31,13 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, read_single_segment, report_nans, require_file, sex_code, to_millivolts
-from ._layout import FileSpec, Layout
+from ._layout import FileSpec, Layout, wfdb_files
 
 LAYOUT = Layout(
     files=(
-        FileSpec("quality-hr-ann.csv"),
-        FileSpec("subject-info.csv"),
-        FileSpec("*/*_PPG.hea", "100001/100001_PPG.hea"),
-        FileSpec("*/*_PPG.dat", "100001/100001_PPG.dat"),
-        FileSpec("*/*_ECG.hea", "100001/100001_ECG.hea", required=False),  # read with include_ecg
-        FileSpec("*/*_ECG.dat", "100001/100001_ECG.dat", required=False),
+        FileSpec("quality-hr-ann.csv"), FileSpec("subject-info.csv"),
+        *wfdb_files("*/*_PPG", "100001/100001_PPG"),
+        *wfdb_files("*/*_ECG", "100001/100001_ECG", required=False),  # read with include_ecg
     ),
     channels=("ppg",),
     rates={"ppg": 30.0},

@@ -30,17 +30,16 @@ from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, sex_code, warn
 from ._layout import LEADS_12, FileSpec, Layout
-from .cinc import classes_from_codes, index_headers, make_set, warn_unlabelled
+from .cinc import CINC2020_SCORED, classes_from_codes, index_headers, make_set, warn_unlabelled
 
 CLASSES = ["NORM", "AF", "IAVB", "LBBB", "RBBB", "PAC", "PVC", "STD", "STE"]  # REFERENCE.csv labels 1..9
-#: SNOMED codes of the nine classes in the CinC 2020 conversion (PVC also appears as 427172004)
+#: SNOMED codes of the nine classes in the CinC 2020 conversion (PVC also appears as 427172004); the
+#: classes CinC 2020 scores alike take its codes (NORM is its NSR, RBBB its merged CRBBB/RBBB)
 SNOMED: dict[str, tuple[str, ...]] = {
-    "NORM": ("426783006",),
-    "AF": ("164889003",),
-    "IAVB": ("270492004",),
-    "LBBB": ("164909002",),
-    "RBBB": ("59118001", "713427006"),
-    "PAC": ("284470004",),
+    "NORM": CINC2020_SCORED["NSR"],
+    **{c: CINC2020_SCORED[c] for c in ("AF", "IAVB", "LBBB")},
+    "RBBB": CINC2020_SCORED["CRBBB"],
+    "PAC": ("284470004",),  # without the SVPB code CinC 2020 merges into PAC
     "PVC": ("164884008", "427172004"),
     "STD": ("429622005",),
     "STE": ("164931005",),

@@ -35,26 +35,14 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, report_nans, task, warn
-from ._layout import FileSpec, Layout
-from ._pickles import read_pickle, subject_table, wrist_signals
+from ._pickles import read_pickle, subject_table, wrist_layout, wrist_signals
 
-LAYOUT = Layout(
-    files=(FileSpec("**/S*.pkl", "PPG_FieldStudy/S1/S1.pkl"),),
-    channels=("ppg", "acc_x", "acc_y", "acc_z"),
-    rates={"ppg": 64.0, "acc_x": 32.0, "acc_y": 32.0, "acc_z": 32.0},
-)
+LAYOUT = wrist_layout("PPG_FieldStudy/S1/S1.pkl")
 
-ACTIVITIES = {
-    0: "transient",
-    1: "sitting",
-    2: "stairs",
-    3: "table soccer",
-    4: "cycling",
-    5: "driving",
-    6: "lunch break",
-    7: "walking",
-    8: "working",
-}
+ACTIVITIES = dict(enumerate((
+    "transient", "sitting", "stairs", "table soccer", "cycling", "driving", "lunch break", "walking",
+    "working",
+)))
 HR_WINDOW_S, HR_SHIFT_S, ACTIVITY_FS = 8.0, 2.0, 4.0
 
 

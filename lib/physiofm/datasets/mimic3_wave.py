@@ -31,7 +31,7 @@ from pathlib import Path
 
 from physiofm.recording import RecordingSet
 
-from ._layout import ICU_RATES, FileSpec, Layout
+from ._layout import ICU_RATES, FileSpec, Layout, wfdb_files
 from .icu import CANONICAL, load_matched, subject_masters
 
 _MASTER = re.compile(r"^p\d{6}-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}\.hea$")
@@ -40,8 +40,7 @@ LAYOUT = Layout(
     files=(
         FileSpec("p*/p*/p*-*.hea", "p00/p000020/p000020-2183-04-28-17-47.hea"),
         FileSpec("p*/p*/*_layout.hea", "p00/p000020/3544749_layout.hea", required=False),
-        FileSpec("p*/p*/*.hea", "p00/p000020/3544749_0001.hea"),
-        FileSpec("p*/p*/*.dat", "p00/p000020/3544749_0001.dat"),
+        *wfdb_files("p*/p*/*", "p00/p000020/3544749_0001"),
     ),
     channels=("{require}",),
     rates=ICU_RATES,

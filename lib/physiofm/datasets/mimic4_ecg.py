@@ -34,16 +34,14 @@ from physiofm.recording import Recording, RecordingSet
 from physiofm.text.reports import clean_report, merge_reports
 
 from ._common import read_ecg_record, require_file, warn
-from ._layout import LEADS_12, FileSpec, Layout
+from ._layout import LEADS_12, FileSpec, Layout, wfdb_files
 
 __all__ = ["clean_report", "load", "merge_reports"]
 
 LAYOUT = Layout(
     files=(
-        FileSpec("record_list.csv"),
-        FileSpec("machine_measurements.csv"),
-        FileSpec("files/p*/p*/s*/*.hea", "files/p1000/p10000032/s40689238/40689238.hea"),
-        FileSpec("files/p*/p*/s*/*.dat", "files/p1000/p10000032/s40689238/40689238.dat"),
+        FileSpec("record_list.csv"), FileSpec("machine_measurements.csv"),
+        *wfdb_files("files/p*/p*/s*/*", "files/p1000/p10000032/s40689238/40689238"),
     ),
     channels=LEADS_12,
     rates={"*": 500.0},

@@ -46,16 +46,14 @@ from ._common import (
     require_file,
     warn,
 )
-from ._layout import LEADS_12, FileSpec, Layout
+from ._layout import LEADS_12, FileSpec, Layout, wfdb_files
 
 TASKS = {"superdiagnostic": "super_", "subdiagnostic": "sub_", "form": "form_", "rhythm": "rhythm_"}
 
 LAYOUT = Layout(
     files=(
-        FileSpec("ptbxl_database.csv"),
-        FileSpec("scp_statements.csv"),
-        FileSpec("records{sampling_rate}/*/*.hea", "records500/00000/00001_hr.hea"),
-        FileSpec("records{sampling_rate}/*/*.dat", "records500/00000/00001_hr.dat"),
+        FileSpec("ptbxl_database.csv"), FileSpec("scp_statements.csv"),
+        *wfdb_files("records{sampling_rate}/*/*", "records500/00000/00001_hr"),
     ),
     channels=LEADS_12,
     rates={"*": "{sampling_rate}"},

@@ -29,17 +29,15 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import DatasetError, require_file
-from ._layout import FileSpec, Layout
+from ._layout import FileSpec, Layout, wfdb_files
 from .icu import read_record
 
 _TRUTH = {"true": 1, "false": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
 
 LAYOUT = Layout(
     files=(
-        FileSpec("event_labels.csv"),
-        FileSpec("benchmark_data_split.csv"),
-        FileSpec("waveforms/*/*.hea", "waveforms/<record>/<event>.hea"),
-        FileSpec("waveforms/*/*.dat", "waveforms/<record>/<event>.dat"),
+        FileSpec("event_labels.csv"), FileSpec("benchmark_data_split.csv"),
+        *wfdb_files("waveforms/*/*", "waveforms/<record>/<event>"),
     ),
     channels=("ecg_ii", "ecg_v"),  # PLETH is absent from some events (a warning, not an error)
     rates={"*": 250.0},

@@ -36,25 +36,11 @@ import pandas as pd
 from physiofm.recording import Recording, RecordingSet
 
 from ._common import report_nans, warn
-from ._layout import FileSpec, Layout
-from ._pickles import CHEST_FS, read_pickle, runs, subject_table, wrist_signals
+from ._pickles import CHEST_FS, read_pickle, runs, subject_table, wrist_layout, wrist_signals
 
-LAYOUT = Layout(
-    files=(FileSpec("**/S*.pkl", "WESAD/S2/S2.pkl"),),
-    channels=("ppg", "acc_x", "acc_y", "acc_z"),
-    rates={"ppg": 64.0, "acc_x": 32.0, "acc_y": 32.0, "acc_z": 32.0},
-)
+LAYOUT = wrist_layout("WESAD/S2/S2.pkl")
 
-CONDITIONS = {
-    0: "transient",
-    1: "baseline",
-    2: "stress",
-    3: "amusement",
-    4: "meditation",
-    5: "ignore",
-    6: "ignore",
-    7: "ignore",
-}
+CONDITIONS = dict(enumerate(("transient", "baseline", "stress", "amusement", "meditation", *["ignore"] * 3)))
 AFFECT = {1: 0, 2: 1, 3: 2, 4: 3}
 STRESS = {1: 0, 2: 1, 3: 0, 4: 0}
 

@@ -49,18 +49,13 @@ ECGFOUNDER_CONFIG: dict[str, Any] = dict(
     dropout=0.5,
 )
 # AnyPPG Tables 5 and 6: stem k=3 stride 1 to 64 channels, six stages, kernel 3, dropout 0.5.
-ANYPPG_CONFIG: dict[str, Any] = dict(
-    in_channels=1,
-    base_filters=64,
-    filters=(64, 160, 160, 400, 400, 1024),
-    blocks=(2, 2, 2, 3, 3, 1),
-    kernel_size=3,
-    stride=2,
-    groups_width=16,
-    stem_stride=1,
-    use_bn=True,
-    dropout=0.5,
-)
+ANYPPG_CONFIG: dict[str, Any] = {
+    **ECGFOUNDER_CONFIG,
+    "filters": (64, 160, 160, 400, 400, 1024),
+    "blocks": (2, 2, 2, 3, 3, 1),
+    "kernel_size": 3,
+    "stem_stride": 1,
+}
 
 
 class Swish(nn.Module):

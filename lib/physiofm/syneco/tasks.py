@@ -83,23 +83,19 @@ ANALOGUE_TASKS: dict[str, Task] = {t.id: t for t in [
 ]}
 
 # ------------------------------------------------------------------------------- the paper's benchmarks
-# Paper task -> (store, the loader's task, inputs, rows). App. C.3: a subject with several segments is one
-# sample, the mean of its segment embeddings (PTB-XL patients, PPG-BP subjects, VitalDB cases; Chapman and
-# Georgia records are their own subjects); PPG-DaLiA windows and VTaC alarm windows are samples themselves.
-PAPER_TASKS: dict[str, tuple[str, str, str, str]] = {
-    "ptbxl_super5": ("ptbxl", "superdiagnostic", "ecg", "subject"),
-    "ptbxl_sub23": ("ptbxl", "subdiagnostic", "ecg", "subject"),
-    "ptbxl_sex": ("ptbxl", "sex", "ecg", "subject"),
-    "chapman_rhythm": ("chapman", "rhythm", "ecg", "subject"),
-    "chapman_sex": ("chapman", "sex", "ecg", "subject"),
-    "georgia_dx": ("georgia", "diagnosis", "ecg", "subject"),
-    "dalia_hr": ("dalia", "hr", "ppg", "segment"),
-    "ppgbp_hr": ("ppgbp", "hr", "ppg", "subject"),
-    "dalia_activity": ("dalia", "activity", "ppg", "segment"),
-    "ppgbp_hypertension": ("ppgbp", "hypertension", "ppg", "subject"),
-    "vtac": ("vtac", "false_alarm", "all", "segment"),
-    "vitaldb_sex": ("vitaldb_test", "sex", "all", "subject"),
-    "vitaldb_emergency": ("vitaldb_test", "emergency", "all", "subject"),
+# Benchmark store -> (inputs, rows, {paper task: the loader's task}). App. C.3: a subject with several
+# segments is one sample, the mean of its segment embeddings (PTB-XL patients, PPG-BP subjects, VitalDB
+# cases; Chapman and Georgia records are their own subjects); PPG-DaLiA windows and VTaC alarm windows are
+# samples themselves.
+BENCHMARKS: dict[str, tuple[str, str, dict[str, str]]] = {
+    "ptbxl": ("ecg", "subject", {"ptbxl_super5": "superdiagnostic", "ptbxl_sub23": "subdiagnostic",
+                                 "ptbxl_sex": "sex"}),
+    "chapman": ("ecg", "subject", {"chapman_rhythm": "rhythm", "chapman_sex": "sex"}),
+    "georgia": ("ecg", "subject", {"georgia_dx": "diagnosis"}),
+    "dalia": ("ppg", "segment", {"dalia_hr": "hr", "dalia_activity": "activity"}),
+    "ppgbp": ("ppg", "subject", {"ppgbp_hr": "hr", "ppgbp_hypertension": "hypertension"}),
+    "vtac": ("all", "segment", {"vtac": "false_alarm"}),
+    "vitaldb_test": ("all", "subject", {"vitaldb_sex": "sex", "vitaldb_emergency": "emergency"}),
 }
 
 
@@ -152,6 +148,13 @@ PAPER_TABLES: dict[str, PaperTable] = {t.id: t for t in [
 ]}
 
 THREE_CHANNEL = ("syneco", "stack", "sleepfm_pair", "sleepfm_loo")
+
+_BY_TASK = {tid: (store, name, inputs, rows)
+            for store, (inputs, rows, names) in BENCHMARKS.items() for tid, name in names.items()}
+#: Paper task -> (store, the loader's task, inputs, rows), in the column order of Tables 1-3.
+PAPER_TASKS: dict[str, tuple[str, str, str, str]] = {
+    tid: _BY_TASK[tid] for t in PAPER_TABLES.values() for tid in t.columns
+}
 
 
 def tasks_for(source: Literal["synthetic", "real"],

@@ -178,21 +178,41 @@ def agreement_summary(hr: pd.DataFrame, ptt: pd.DataFrame) -> pd.DataFrame:
 # Hand-made features per block, by channel set.
 
 
+def _band_passed(x: np.ndarray, fs: float, band: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` with NaN spans interpolated, and its zero-phase 2nd-order band-pass over ``band`` (Hz)."""
+    x = _fill_nan(np.asarray(x, float))
+    return x, signal.sosfiltfilt(signal.butter(2, list(band), btype="band", fs=fs, output="sos"), x)
+
+
+def _beats_per_block(times: np.ndarray, onsets: np.ndarray, block_s: float, first: str):
+    """Per block: its onset (s), the beat times (s) inside it, and a feature dict holding ``first``, the
+    delay (s) from the onset to the block's first beat (NaN without one)."""
+    for on in onsets:
+        tb = times[(times >= on) & (times < on + block_s)]
+        yield on, tb, {first: (tb[0] - on) if tb.size else np.nan}
+
+
+def _rhythm(times: np.ndarray, names: tuple[str, str, str]) -> dict[str, float]:
+    """Rate (per min), SD and RMSSD (s) of the intervals between beat ``times`` (s), under ``names``."""
+    iv = np.diff(times)
+    return dict(zip(names, (60 / iv.mean(), iv.std(), np.sqrt(np.mean(np.diff(iv) ** 2))), strict=True))
+
+
+def _sample_index(times: np.ndarray, offs: np.ndarray, fs: float, n: int) -> np.ndarray:
+    """(K, M) sample indices at ``offs`` (s) around each of K beat ``times`` (s), clipped to ``n`` samples."""
+    return np.clip(np.round((times[:, None] + offs[None, :]) * fs).astype(int), 0, n - 1)
+
+
 def _ecg_features(x: np.ndarray, fs: float, onsets: np.ndarray, block_s: float, prefix: str) -> pd.DataFrame:
     """Rate, variability, amplitude and a coarse median-beat template per block for one ECG lead."""
-    x = _fill_nan(np.asarray(x, float))
-    sos = signal.butter(2, [0.5, 40.0], btype="band", fs=fs, output="sos")
-    xf = signal.sosfiltfilt(sos, x)
+    x, xf = _band_passed(x, fs, (0.5, 40.0))
     r = r_peaks(x, fs)
     offs = np.arange(-0.20, 0.42, 0.02)  # template sample offsets (s) around the R peak
     feats = []
-    for on in onsets:
-        rb = r[(r >= on) & (r < on + block_s)]
-        f = {"first_r": (rb[0] - on) if rb.size else np.nan}
+    for on, rb, f in _beats_per_block(r, onsets, block_s, "first_r"):
         if rb.size >= 3:
-            rr = np.diff(rb)
-            f.update(hr=60 / rr.mean(), rr_sd=rr.std(), rmssd=np.sqrt(np.mean(np.diff(rr) ** 2)))
-            idx = np.clip(np.round((rb[:, None] + offs[None, :]) * fs).astype(int), 0, x.size - 1)
+            f.update(_rhythm(rb, ("hr", "rr_sd", "rmssd")))
+            idx = _sample_index(rb, offs, fs, x.size)
             tmpl = np.median(xf[idx], axis=0)
             f.update({f"t{k:02d}": v for k, v in enumerate(tmpl)})
             seg = xf[int(on * fs) : int((on + block_s) * fs)]
@@ -209,19 +229,14 @@ def _ecg_features(x: np.ndarray, fs: float, onsets: np.ndarray, block_s: float, 
 
 def _ppg_features(x: np.ndarray, fs: float, onsets: np.ndarray, block_s: float) -> pd.DataFrame:
     """Pulse rate, variability, amplitude and a foot-aligned median-pulse template per block."""
-    x = _fill_nan(np.asarray(x, float))
-    sos = signal.butter(2, [0.4, 12.0], btype="band", fs=fs, output="sos")
-    xf = signal.sosfiltfilt(sos, x)
+    x, xf = _band_passed(x, fs, (0.4, 12.0))
     feet = pulse_feet(x, fs)
     offs = np.arange(0.0, 0.6, 0.016)
     feats = []
-    for on in onsets:
-        fb = feet[(feet >= on) & (feet < on + block_s)]
-        f = {"first_foot": (fb[0] - on) if fb.size else np.nan}
+    for on, fb, f in _beats_per_block(feet, onsets, block_s, "first_foot"):
         if fb.size >= 3:
-            pi = np.diff(fb)
-            f.update(pr=60 / pi.mean(), pi_sd=pi.std(), pi_rmssd=np.sqrt(np.mean(np.diff(pi) ** 2)))
-            idx = np.clip(np.round((fb[:, None] + offs[None, :]) * fs).astype(int), 0, x.size - 1)
+            f.update(_rhythm(fb, ("pr", "pi_sd", "pi_rmssd")))
+            idx = _sample_index(fb, offs, fs, x.size)
             pulses = xf[idx] - xf[idx[:, :1]]
             amp = pulses.max(axis=1)
             tmpl = np.median(pulses / np.maximum(amp[:, None], 1e-6), axis=0)
