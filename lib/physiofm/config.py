@@ -17,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from physiofm.paths import PROFILES, artifacts_dir, repo_root
 
@@ -77,20 +77,30 @@ class PaperParams(Section):
     schema_: str | None = None
     shared: Section
     steps: Section
+    # step settings (dotted paths under ``steps``) that name runs of ``shared.methods``: lists, or mappings
+    # whose values are run names or empty; and names they may use besides (e.g. a random-init encoder)
+    run_fields: ClassVar[tuple[str, ...]] = ()
+    extra_runs: ClassVar[tuple[str, ...]] = ()
 
     def step(self, name: str) -> Section:
         if name not in type(self.steps).model_fields:
             raise KeyError(f"no step {name!r} in params; steps are {list(type(self.steps).model_fields)}")
         return getattr(self.steps, name)
 
-    def check_runs(self, named: Mapping[str, Iterable[str]], also: Iterable[str] = ()) -> None:
-        """Raise a ValueError naming the first step setting (``named``: ``"step.key"`` -> run names) that
-        names a run ``shared.methods`` does not define; ``also``: names allowed besides (e.g. random init)."""
-        runs = set(getattr(self.shared, "methods", {})) | set(also)
-        for where, names in named.items():
+    @model_validator(mode="after")
+    def _named_runs_exist(self) -> PaperParams:
+        """Every step setting of :attr:`run_fields` names only runs of ``shared.methods`` (or
+        :attr:`extra_runs`); the error names the setting."""
+        runs = set(getattr(self.shared, "methods", {})) | set(self.extra_runs)
+        for where in self.run_fields:
+            value: Any = self.steps
+            for part in where.split("."):
+                value = getattr(value, part)
+            names = [v for v in (value.values() if isinstance(value, Mapping) else value) if v]
             bad = sorted(set(names) - runs)
             if bad:
                 raise ValueError(f"steps.{where}: unknown run(s) {bad}; runs: {sorted(runs)}")
+        return self
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:

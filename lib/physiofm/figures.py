@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from pathlib import Path
 
 from IPython.display import HTML, display
@@ -55,3 +56,17 @@ def show(fig: Figure, caption: str, path: str | Path | None = None, dpi: int = 1
         tmp.write_bytes(png)
         tmp.replace(out)
     display(HTML(figure_html(png, caption)))
+
+
+def label_traces(fig: Figure, titles: Sequence[str], legend_columns: int = 2) -> Figure:
+    """Finish a one-column figure of signal traces (one axes per example, time in s on x): each axes gets
+    its title on the left and no y ticks (traces are offset, so their values carry no unit), the first a
+    legend, the last the time label. Returns ``fig``."""
+    axes = fig.axes
+    for ax, title in zip(axes, titles, strict=False):  # axes beyond the titles (no example) stay empty
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.set_yticks([])
+    axes[0].legend(loc="upper right", fontsize=7, ncol=legend_columns)
+    axes[-1].set_xlabel("time (s)")
+    fig.tight_layout()
+    return fig

@@ -14,6 +14,7 @@ from physiofm.anyppg.evaluate import summarise_probes
 from physiofm.anyppg.params import DataParams
 from physiofm.anyppg.tasks import PRETRAIN_SOURCES, PROBE_TASKS
 from physiofm.evaluation.tasks import label_table, task_rows, task_targets
+from physiofm.figures import label_traces
 from physiofm.store import SegmentStore
 
 METHOD_LABELS = {"anyppg": "AnyPPG", "simclr": "SimCLR", "byol": "BYOL"}  # panel titles in figures
@@ -96,6 +97,7 @@ def plot_examples(stores: Mapping[str, SegmentStore], n: int, seed: int, fs: flo
     """``n`` preprocessed (PPG, ECG) pairs per source, on one time axis (z-scored units)."""
     fig, axes = plt.subplots(len(stores) * n, 1, figsize=(10, 1.7 * len(stores) * n), sharex=True,
                              squeeze=False)
+    titles = []
     for i, (name, store) in enumerate(stores.items()):
         arrays, index = example_pairs(store, n, seed)
         for j in range(len(index)):
@@ -104,13 +106,9 @@ def plot_examples(stores: Mapping[str, SegmentStore], n: int, seed: int, fs: flo
             ax.plot(t, arrays["ecg"][j, 0], lw=0.6, color="tab:red", label="ECG (lead II)")
             ax.plot(t, arrays["ppg"][j, 0] - 4, lw=0.8, color="tab:blue", label="PPG (offset -4)")
             row = index.iloc[j]
-            ax.set_title(f"{name} · {row['subject_id']} · t = {row['offset_s']:.0f} s · "
-                         f"ECG SQI {row.get('ecg_sqi', '')}", fontsize=8, loc="left")
-            ax.set_yticks([])
-    axes[0, 0].legend(loc="upper right", fontsize=7, ncol=2)
-    axes[-1, 0].set_xlabel("time (s)")
-    fig.tight_layout()
-    return fig
+            titles.append(f"{name} · {row['subject_id']} · t = {row['offset_s']:.0f} s · "
+                          f"ECG SQI {row.get('ecg_sqi', '')}")
+    return label_traces(fig, titles)
 
 
 def plot_clip_state(curves: pd.DataFrame) -> plt.Figure:

@@ -20,7 +20,7 @@ and ``demo`` shrink the model, the data and the budget (their chapter says how).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -233,21 +233,18 @@ class Steps(Section):
     ablations: AblationParams
     tsne: TsneParams
 
+    @model_validator(mode="after")
+    def _tsne_task_known(self) -> Steps:
+        known = {t.key for d in self.data.downstream if d.kind != "unavailable" for t in d.tasks}
+        if self.tsne.task not in known:
+            raise ValueError(f"tsne.task {self.tsne.task!r} is not a task of a loadable downstream set")
+        return self
+
 
 class DBetaParams(PaperParams):
     shared: Shared
     steps: Steps
-
-    @model_validator(mode="after")
-    def _runs_exist(self) -> DBetaParams:
-        s = self.steps
-        table_runs = [r for r in [*s.ablations.table_6.values(), *s.ablations.table_8.values()] if r]
-        self.check_runs({
-            "pretrain.methods": s.pretrain.methods, "linear_probe.methods": s.linear_probe.methods,
-            "zero_shot.methods": s.zero_shot.methods, "zero_shot.shift_methods": s.zero_shot.shift_methods,
-            "ablations.extra": s.ablations.extra, "tsne.methods": s.tsne.methods,
-            "ablations.table_6/8": table_runs}, also={RANDOM_INIT})
-        known = {t.key for d in s.data.downstream if d.kind != "unavailable" for t in d.tasks}
-        if s.tsne.task not in known:
-            raise ValueError(f"steps.tsne.task {s.tsne.task!r} is not a task of a loadable downstream set")
-        return self
+    run_fields: ClassVar[tuple[str, ...]] = (
+        "pretrain.methods", "linear_probe.methods", "zero_shot.methods", "zero_shot.shift_methods",
+        "ablations.extra", "tsne.methods", "ablations.table_6", "ablations.table_8")
+    extra_runs: ClassVar[tuple[str, ...]] = (RANDOM_INIT,)

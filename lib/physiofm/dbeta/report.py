@@ -17,6 +17,7 @@ import yaml
 from physiofm.dbeta.params import RANDOM_INIT, DataParams
 from physiofm.dbeta.tasks import PAPER_TASKS, TABLE_4_COLUMNS
 from physiofm.evaluation.published import load_published, published_path
+from physiofm.figures import label_traces
 from physiofm.store import SegmentStore
 
 PUBLISHED = published_path("dbeta")
@@ -65,16 +66,11 @@ def plot_examples(store: SegmentStore, n: int, seed: int, fs: float) -> plt.Figu
     x = store.read(rows, ["ecg12"])["ecg12"]
     fig, axes = plt.subplots(len(rows), 1, figsize=(10, 1.9 * len(rows)), squeeze=False)
     t = np.arange(x.shape[-1]) / fs
-    for ax, i, sig in zip(axes[:, 0], rows, x, strict=True):
+    for ax, sig in zip(axes[:, 0], x, strict=True):
         for k, (lead, off) in enumerate((("I", 0), ("II", 1), ("V2", 7))):
             ax.plot(t, sig[off] - 2.5 * k, lw=0.6, label=lead)
-        report = store.index["report"].iloc[i]
-        ax.set_title(report if len(report) < 110 else report[:107] + "...", fontsize=8, loc="left")
-        ax.set_yticks([])
-    axes[0, 0].legend(loc="upper right", fontsize=7, ncol=3)
-    axes[-1, 0].set_xlabel("time (s)")
-    fig.tight_layout()
-    return fig
+    reports = [store.index["report"].iloc[i] for i in rows]
+    return label_traces(fig, [r if len(r) < 110 else r[:107] + "..." for r in reports], legend_columns=3)
 
 
 # -------------------------------------------------------------------------------------------- training

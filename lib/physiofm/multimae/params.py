@@ -19,7 +19,7 @@ marks what the paper leaves open as our choice; ``ci`` and ``demo`` shrink the c
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -202,19 +202,18 @@ class Steps(Section):
     tsne: TSNEStep
     claims: ClaimsStep
 
-
-class MultiMAEParams(PaperParams):
-    shared: Shared
-    steps: Steps
-
     @model_validator(mode="after")
-    def _runs_known(self) -> MultiMAEParams:
-        s = self.steps
-        self.check_runs({"pretrain.methods": s.pretrain.methods, "probing.methods": s.probing.methods,
-                         "finetune.finetune": s.finetune.finetune, "tsne.methods": s.tsne.methods})
-        used = {*s.probing.methods, *s.finetune.finetune, *s.tsne.methods}
-        untrained = sorted(used - set(s.pretrain.methods))
+    def _probed_runs_are_pretrained(self) -> Steps:
+        untrained = sorted({*self.probing.methods, *self.finetune.finetune, *self.tsne.methods}
+                           - set(self.pretrain.methods))
         if untrained:
             raise ValueError(f"runs {untrained} are probed or fine-tuned but not pretrained "
                              "(pretrain.methods)")
         return self
+
+
+class MultiMAEParams(PaperParams):
+    shared: Shared
+    steps: Steps
+    run_fields: ClassVar[tuple[str, ...]] = ("pretrain.methods", "probing.methods", "finetune.finetune",
+                                             "tsne.methods")
