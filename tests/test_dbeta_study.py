@@ -390,3 +390,24 @@ def test_embedding_spread_tells_a_collapsed_representation() -> None:
     table = embedding_spread({"a": {"s": spread}, "b": {"s": collapsed}})
     assert table.loc[("a", "s"), "records"] == 50 and table.loc[("a", "s"), "dimensions"] == 4
     assert table.loc[("a", "s"), "relative spread"] > 0.5 > 1e-4 > table.loc[("b", "s"), "relative spread"]
+
+
+def test_linear_probe_reuses_an_earlier_steps_rows_of_the_same_protocol() -> None:
+    from physiofm.dbeta.evaluate import Downstream, linear_probe
+
+    rng = np.random.default_rng(0)
+    labels, y = _labels(200, rng)
+    task = Task("toy", "multilabel", ("dx_A", "dx_B", "dx_C"), store="s")
+    down = Downstream(stores={}, labels={"s": labels}, tasks={"toy": task})
+    emb = {m: {"s": (y + s * rng.standard_normal(y.shape)).astype(np.float32)} for m, s in
+           (("a", 0.3), ("b", 1.0))}
+    kw = {"max_epochs": 5, "batch_size": 32, "lr": 1e-2, "patience": None, "select": "auroc"}
+    args = dict(label_fractions=[1.0], seeds=[0], probe_kwargs=kw)
+    first = linear_probe({"a": emb["a"]}, down, ["toy"], **args)
+    marked = first.assign(value=-1.0)  # a reused row keeps its value: nothing probes "a" again
+    both = linear_probe(emb, down, ["toy"], earlier=marked, **args)
+    assert set(both["method"]) == {"a", "b"} and len(both) == 2
+    assert (both.loc[both["method"] == "a", "value"] == -1.0).all()
+    assert (both.loc[both["method"] == "b", "value"].between(0, 1)).all()
+    other = linear_probe(emb, down, ["toy"], earlier=marked, **{**args, "label_fractions": [0.5]})
+    assert (other["value"].between(0, 1)).all()  # another fraction: probed afresh

@@ -12,6 +12,7 @@ Linear probing is the engine's split protocol (:func:`physiofm.evaluation.protoc
 
 from __future__ import annotations
 
+import shutil
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from physiofm import methods
 from physiofm.dbeta.data import DOWNSTREAM, GROUP
 from physiofm.dbeta.params import RANDOM_INIT, DownstreamTask
 from physiofm.dbeta.tasks import PAPER_TASKS, class_texts, column_of, matching, task_codes
@@ -135,19 +137,51 @@ def zero_shot_keys(choice: MethodChoice) -> tuple[str, str]:
     raise ValueError(f"method {choice.method!r} has no text tower for zero-shot classification")
 
 
+def embedding_keys(choice: MethodChoice) -> tuple[str, str | None]:
+    """(probe key, zero-shot ECG key or None) of ``method.embeddings``: both come from one forward pass."""
+    if choice.method == "dbeta":
+        return "embedding", zero_shot_keys(choice)[0]  # x' is both (the same array)
+    if choice.method == "clip":
+        return choice.config.get("probe", "ppg"), zero_shot_keys(choice)[0]
+    return methods.build(choice.method, choice.config).probe_key, None
+
+
+def _reuse(reuse: Sequence[Path], cache: Path) -> None:
+    """Copy the entries of earlier steps' caches (same store, same run name) into ``cache``; the cache key
+    (weights hash + what was embedded) decides whether one is a hit, and :func:`embed_runs` deletes the
+    copies it does not use."""
+    for earlier in reuse:
+        if not (Path(earlier) / "manifest.json").is_file():
+            continue
+        for key in {k for by_seed in read_json(Path(earlier) / "manifest.json").values()
+                    for k in by_seed.values()}:
+            if (Path(earlier) / key).is_dir() and not (cache / key).exists():
+                shutil.copytree(Path(earlier) / key, cache / key)
+
+
 def embeddings(jobs: Mapping[str, Mapping[int, tuple]], down: Downstream, cache: Path, batch_size: int,
-               workers: int = 1, zero_shot: bool = False) -> dict[str, dict[str, np.ndarray]]:
-    """method -> store -> (N, D) of every downstream record: the probe representation ``in:ecg``, or with
-    ``zero_shot`` the ECG embedding of the ECG-text space (:func:`zero_shot_keys`). One seed per method."""
+               workers: int = 1, zero_shot: bool = False,
+               reuse: Sequence[Path] = ()) -> dict[str, dict[str, np.ndarray]]:
+    """method -> store -> (N, D) of every downstream record: the probe representation, or with ``zero_shot``
+    the ECG embedding of the ECG-text space (:func:`zero_shot_keys`). One seed per method.
+
+    Each run embeds each store once, keeping both representations (:func:`embedding_keys`), so asking for
+    the other one is a cache hit; ``reuse`` names earlier steps' cache folders whose entries are read
+    instead of embedding again (the same checkpoint embeds to the same entry)."""
     out: dict[str, dict[str, np.ndarray]] = {m: {} for m in jobs}
     for m, by_seed in jobs.items():
         choice = next(iter(by_seed.values()))[0]
-        key = zero_shot_keys(choice)[0] if zero_shot else f"in:{ECG}"
-        kw = {"keys": (key,)} if zero_shot else {"inputs": {ECG: (GROUP,)}}
+        probe, zs = embedding_keys(choice)
+        if zero_shot and zs is None:
+            raise ValueError(f"run {m!r} ({choice.method}) has no ECG-text space for zero-shot")
+        keys = tuple(dict.fromkeys(k for k in (probe, zs) if k is not None))
         for store in down.stores:
-            emb = embed_runs({m: by_seed}, down.dataset(store), Path(cache) / store / m,
-                             batch_size=batch_size, workers=workers, **kw)
-            out[m][store] = next(iter(emb[m].values()))[key]
+            folder = Path(cache) / store / m
+            folder.mkdir(parents=True, exist_ok=True)
+            _reuse([Path(r) / store / m for r in reuse], folder)
+            emb = embed_runs({m: by_seed}, down.dataset(store), folder, batch_size=batch_size,
+                             workers=workers, keys=keys)
+            out[m][store] = next(iter(emb[m].values()))[zs if zero_shot else probe]
     return out
 
 
@@ -216,11 +250,30 @@ def parameter_counts(runs: Mapping[str, MethodChoice], data_dir: Path) -> dict[s
 # --------------------------------------------------------------------------------------- linear probe
 def linear_probe(emb: Mapping[str, Mapping[str, np.ndarray]], down: Downstream, keys: Sequence[str], *,
                  label_fractions: Sequence[float], seeds: Sequence[int], probe_kwargs: Mapping,
-                 subsample_seed: int = 42, workers: int = 1) -> pd.DataFrame:
-    """Table 2: :func:`physiofm.evaluation.protocol.split_probe` of every method on every task."""
-    jobs = [(m, down.tasks[k]) for m in emb for k in keys if k in down.tasks]
-    return split_probes(emb, down.labels, jobs, workers=workers, seeds=seeds, label_fractions=label_fractions,
-                        probe_kwargs=probe_kwargs, subsample_seed=subsample_seed)
+                 subsample_seed: int = 42, workers: int = 1,
+                 earlier: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Table 2: :func:`physiofm.evaluation.protocol.split_probe` of every method on every task.
+
+    ``earlier``: results of this same protocol (same head, subsample seed and embeddings: an earlier step's
+    table); a method with rows there for every task, fraction and seed is taken from it, not probed again."""
+    keys = [k for k in keys if k in down.tasks]
+    reused = pd.DataFrame()
+    if earlier is not None and len(earlier):
+        reused = earlier[earlier["method"].isin(list(emb)) & earlier["task"].isin(keys)
+                         & earlier["label_fraction"].isin(list(label_fractions))
+                         & earlier["seed"].isin(list(seeds))]
+        need = {(k, float(f), int(s)) for k in keys for f in label_fractions for s in seeds}
+        done = [m for m, g in reused.groupby("method")
+                if set(zip(g["task"], g["label_fraction"].astype(float), g["seed"].astype(int))) == need]
+        reused = reused[reused["method"].isin(done)]
+    skip = set(reused["method"]) if len(reused) else set()
+    jobs = [(m, down.tasks[k]) for m in emb for k in keys if m not in skip]
+    fresh = pd.DataFrame()
+    if jobs:
+        fresh = split_probes(emb, down.labels, jobs, workers=workers, seeds=seeds,
+                             label_fractions=label_fractions, probe_kwargs=probe_kwargs,
+                             subsample_seed=subsample_seed)
+    return results_frame(pd.concat([reused, fresh], ignore_index=True))
 
 
 # ----------------------------------------------------------------------------------------- zero-shot

@@ -32,7 +32,7 @@ def method_label(name: str, runs: Mapping | None = None) -> str:
     """A readable name of a run or a published method."""
     labels = {"dbeta": "D-BETA", "no_n3s": "D-BETA w/o N3S", "no_ets_no_n3s": "D-BETA w/o ETS, N3S",
               RANDOM_INIT: "random init (untrained D-BETA)", "clip": "ECG-text CLIP", "merl": "MERL",
-              "baseline_bert": "BERT, no ETS / N3S"}
+              "baseline_bert": "BERT, no ETS / N3S", "ets_siglip": "D-BETA, SigLIP-form ETS"}
     if name in labels:
         return labels[name]
     if name.startswith("layers_") and name[7:].isdigit():
