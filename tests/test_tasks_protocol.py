@@ -89,14 +89,15 @@ def test_holdout_probe_seeds_fractions_and_low_incidence() -> None:
 
 
 def test_holdout_probe_with_the_datasets_validation_split() -> None:
-    """val_split: rows of split 'val' stop the FC head early and are never trained on; the test rows are the
-    dataset's own; LR ignores the validation rows; without them the option is an error."""
+    """validation="split": rows of split 'val' stop the FC head early and are never trained on; the test rows
+    are the dataset's own; LR ignores the validation rows; without a three-way split the option is an
+    error."""
     labels = labels_table(n_subjects=60, per_subject=1)
     labels["split"] = np.where(np.arange(60) < 40, "train", np.where(np.arange(60) < 48, "val", "test"))
     X = features(labels)
     task = Task("y", "binary", ("y",), rows="one")
     kw = dict(method="m", test_fraction=0.25, max_segments=None, probe_kwargs={"fc": {"max_epochs": 30}},
-              val_split=True)
+              validation="split")
     r = holdout_probe(X, labels, task, probes=["fc", "lr"], seeds=[0, 1], **kw)
     assert (r["n_train"] == 40).all() and (r["n_test"] == 12).all()
     assert (r.loc[r["metric"] == "auroc", "value"] > 0.8).all()
@@ -104,7 +105,7 @@ def test_holdout_probe_with_the_datasets_validation_split() -> None:
     lr = r[(r["probe"] == "lr") & (r["metric"] == "auprc")].set_index("seed")["value"]
     assert lr[0] == lr[1]  # nothing of LR depends on the seed here: the split is the dataset's
     assert len(fc) == 2
-    with pytest.raises(ValueError, match="val_split"):
+    with pytest.raises(ValueError, match="three-way split"):
         holdout_probe(X, labels.assign(split="train"), task, probes=["fc"], seeds=[0], **kw)
 
 

@@ -2,8 +2,8 @@
 
 * :func:`cohort`: the :func:`physiofm.synthetic.icu_cohort` a :class:`~physiofm.sections.CohortSection`
   describes; :func:`ecg12` the :func:`physiofm.synthetic.ecg12_cohort` of an
-  :class:`~physiofm.sections.Ecg12CohortSection`; :func:`psg`: the :func:`physiofm.synthetic.psg_cohort` of a
-  :class:`~physiofm.sections.PsgCohortSection`;
+  :class:`~physiofm.sections.Ecg12CohortSection` (:func:`cohort` also takes a
+  :class:`~physiofm.sections.PsgCohortSection`);
 * :func:`recordings`: the recording set of a :data:`~physiofm.sections.Source`, renamed to the source's
   name (record and subject ids prefixed with it, so two cohorts drawn with different seeds never share a
   subject in a split);
@@ -60,11 +60,6 @@ def ecg12(c: Ecg12CohortSection, n_subjects: int | None = None):
     return ecg12_cohort(n_subjects or c.n_subjects, c.seed, c.records_per_subject, rates)
 
 
-def psg(c: PsgCohortSection):
-    """The :class:`~physiofm.synthetic.Cohort` of a PSG cohort section (with its difficulty knobs)."""
-    return cohort(c)
-
-
 def load_dataset(spec: RegistrySource, data_root: Path | None) -> RecordingSet:
     """``physiofm.datasets.load(spec.dataset, data_root / spec.subdir, **spec.options)``."""
     if data_root is None:
@@ -106,7 +101,7 @@ def recordings(spec: SyntheticSource | SyntheticEcg12Source | SyntheticPsgSource
     if spec.kind == "synthetic_ecg12":
         return renamed(with_layout(ecg12(spec), spec.layout), spec.name)
     if spec.kind == "synthetic_psg":
-        return renamed(psg(spec).recordings, spec.name)
+        return renamed(cohort(spec).recordings, spec.name)
     if spec.kind == "registry":
         return renamed(load_dataset(spec, data_root), spec.name)
     raise ValueError(f"source {spec.name!r} is marked unavailable ({spec.reason}); it cannot be read")

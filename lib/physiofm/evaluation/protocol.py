@@ -202,21 +202,15 @@ def _scores(probe: str, task: Task, X_tr, y_tr, X_te, y_te, seed: int, probe_kwa
 
 
 def _roles(rows: pd.DataFrame, y: np.ndarray, task: Task, seed: int, test_fraction: float,
-           validation: str, train_subjects: int | None,
-           val_split: bool = False) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+           validation: str, train_subjects: int | None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(train, val or None, test) masks of one seed: the held-out split, the FC head's validation rows when
-    they come from the dataset's split (``validation="split"``, or ``val_split``: the ``split == "val"`` rows
-    outside the test rows), and ``train_subjects`` subjects of the training rows."""
+    they come from the dataset's split (``validation="split"``), and ``train_subjects`` subjects of the
+    training rows."""
     if validation == "split":
         train, val, test = split_roles(rows)
     else:
         test = holdout_split(rows, y, task, seed, test_fraction)
-        val = None
-        if val_split:
-            if "split" not in rows or not (rows["split"] == "val").any():
-                raise ValueError(f"task {task.id}: val_split needs rows with split == 'val' in the labels")
-            val = (rows["split"] == "val").to_numpy() & ~test
-        train = ~test if val is None else ~test & ~val
+        train, val = ~test, None
     if train_subjects is not None:
         subjects = rows["subject_id"].to_numpy()
         chosen = np.zeros(len(rows), bool)
@@ -229,7 +223,7 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
                   probes: Sequence[str], seeds: Sequence[int], test_fraction: float, max_segments: int | None,
                   probe_kwargs: Mapping[str, dict], segment_rows: int | None = None,
                   label_fraction: float | None = None, case_ratio: float | None = None,
-                  n_total: int | None = None, val_split: bool = False, metrics: Sequence[str] | None = None,
+                  n_total: int | None = None, metrics: Sequence[str] | None = None,
                   validation: str = "train", train_subjects: int | None = None) -> pd.DataFrame:
     """Tidy results (method, task, probe, metric, seed, value, inputs, rows, n_train, n_test, note) of one
     representation ``X`` (N, D) of the label table's segments, for every seed; ``X`` may map each seed to
@@ -241,10 +235,8 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
     :func:`physiofm.evaluation.metrics.classification_scores`, e.g. balanced accuracy, kappa, F1).
     ``validation``: "train" (the held-out split is drawn per seed, or the dataset's ``split == "test"``; the
     FC head stops early on 10 % of the training rows) or "split" (the label table's ``split`` column is the
-    dataset's three-way split: train on ``train``, stop the FC head on ``val``, score on ``test``).
-    ``val_split`` (with ``validation="train"``): the rows whose ``split`` is "val" are the FC head's
-    early-stopping set (hybrid_ecg: a stratified validation share of the training pool) and are left out of
-    every probe's training rows, while the test rows are drawn as usual.
+    dataset's three-way split: train on ``train``, stop the FC head on ``val``, score on ``test``;
+    hybrid_ecg's validation share of the PTB-XL pool, MultiMAE's validation patients).
     ``train_subjects``: train on that many subjects of the training rows, drawn per seed (MultiMAE's 500 or
     25 patients).
     """
@@ -262,8 +254,7 @@ def holdout_probe(X: np.ndarray | Mapping[int, np.ndarray], labels: pd.DataFrame
         X_tr = y_tr = X_te = y_te = val = None
         train = test = np.zeros(len(rows), bool)
         if not note:
-            train, val, test = _roles(rows, y, task, seed, test_fraction, validation, train_subjects,
-                                      val_split)
+            train, val, test = _roles(rows, y, task, seed, test_fraction, validation, train_subjects)
             X_tr, y_tr, X_te, y_te = label_space(Xt[train], y[train], Xt[test], y[test], task)
             if X_tr is None:  # a training split with one class (tiny ci cohorts)
                 note = ONE_CLASS_IN_TRAINING

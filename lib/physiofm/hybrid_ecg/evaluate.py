@@ -3,7 +3,8 @@
 * Linear probes (the grid, Table 1): frozen mean-pooled ViT-1D embeddings of every downstream record
   (:func:`physiofm.embeddings.embed_runs`, cached by checkpoint), a linear head per task trained on the
   training share and stopped early on the validation share, scored on the test folds
-  (:func:`physiofm.evaluation.protocol.holdout_probes` with ``val_split``), one result per probe seed.
+  (:func:`physiofm.evaluation.protocol.holdout_probes` on the dataset's three-way ``split``), one result per
+  probe seed.
 * Fine-tuning (Tables 3-5): encoder + linear head trained end to end
   (:func:`physiofm.finetune.finetune_segments`) from a pretrained encoder (CL / GL / HL), a freshly
   initialised ViT-1D (SL ViT) or 1-D ResNet-50 (SL ResNet); one sigmoid output per task (Tables 3 and 5:
@@ -129,7 +130,7 @@ def linear_probes(embeddings: Mapping[str, Mapping], labels: pd.DataFrame, task_
     jobs = [(m, t) for m in embeddings for t in task_list]
     res = holdout_probes(embeddings, labels, jobs, seeds=seeds, workers=workers, probes=["fc"],
                          test_fraction=0.1, max_segments=None, probe_kwargs=probe.probe_kwargs(),
-                         val_split=True)
+                         validation="split")
     return with_criteria(res.assign(probe="linear"))
 
 

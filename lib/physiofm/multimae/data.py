@@ -93,7 +93,7 @@ def open_store(data_dir: Path) -> SegmentStore:
 def cohort_arousal_columns(p: DataStep, labels: pd.DataFrame, fs: float = 100.0) -> pd.DataFrame:
     """``arousal_s`` and ``arousal_centre`` of every window of the built-in cohort, from its arousal events
     (the columns the PhysioNet 2018 loader reads from its per-sample arousal vector), on a ``fs`` grid."""
-    cohort = sources.psg(p.source)
+    cohort = sources.cohort(p.source)
     events = cohort.events[cohort.events["kind"] == "arousal"]
     window = p.preprocess.window_s
     n = int(round(window * fs))
