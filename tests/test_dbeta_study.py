@@ -21,6 +21,9 @@ from physiofm.sections import MethodChoice
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER = REPO.parent / "shared" / "papers" / "004_c26bc479e8d3a386.txt"
+# D-BETA's ECG encoder at test size (8 conv channels, one 16-wide layer): (B, 12, T) -> (B, 16)
+TINY_ECG = {"kind": "ecg_conv_transformer", "conv_channels": 8, "width": 16, "layers": 1, "heads": 2,
+            "ffn": 32, "pos_kernel": 8, "pos_groups": 4}
 
 
 @pytest.fixture(scope="module")
@@ -228,18 +231,7 @@ def test_encoder_sections_hold_the_new_kinds() -> None:
 
     adapter = TypeAdapter(EncoderSection)
     assert adapter.validate_python({"base_filters": 8}).kind == "net1d"  # no kind: a Net1D
-    ecg = adapter.validate_python(
-        {
-            "kind": "ecg_conv_transformer",
-            "conv_channels": 8,
-            "width": 16,
-            "layers": 1,
-            "heads": 2,
-            "ffn": 32,
-            "pos_kernel": 8,
-            "pos_groups": 4,
-        }
-    )
+    ecg = adapter.validate_python(TINY_ECG)
     enc = build_encoder(ecg.spec())
     assert enc(torch.randn(2, 12, 320)).shape == (2, 16)
     text = adapter.validate_python({"kind": "scratch_text", "tokenizer_file": "asset:tokenizer.json"})
@@ -266,17 +258,7 @@ def test_ecg_text_clip_trains_and_embeds(tmp_path: Path) -> None:
         "projector_hidden": 8,
         "embed_dim": 8,
         "encoders": {
-            "ecg12": {
-                "kind": "ecg_conv_transformer",
-                "conv_channels": 8,
-                "width": 16,
-                "layers": 1,
-                "heads": 2,
-                "ffn": 32,
-                "pos_kernel": 8,
-                "pos_groups": 4,
-                "embed_dim": None,
-            },
+            "ecg12": {**TINY_ECG, "embed_dim": None},
             "report": {
                 "kind": "scratch_text",
                 "tokenizer_file": str(tmp_path / "tok.json"),

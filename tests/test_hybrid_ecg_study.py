@@ -95,13 +95,19 @@ def test_criteria_is_the_sum_of_eight_metrics() -> None:
     assert np.isnan(crit[0]) and crit[1] == pytest.approx(4 * 1.3)
 
 
-def test_scarcity_training_sets(demo) -> None:
-    rng = np.random.default_rng(1)
-    n = 900
+def scarcity_setup(demo, n: int, seed: int) -> tuple[pd.DataFrame, dict]:
+    """A label table of ``n`` records (80 / 10 / 10 % train / val / test, each superclass at 25 %) and the
+    three demo objectives as selected runs, for :func:`evaluate.scarcity_jobs`."""
+    rng = np.random.default_rng(seed)
     split = rng.choice(["train", "val", "test"], n, p=[0.8, 0.1, 0.1])
     labels = pd.DataFrame({"row": np.arange(n), "split": split,
                            **{c: (rng.random(n) < 0.25).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
-    sel = {m: evaluate.Run(m, demo.shared.methods[m], demo.shared.encoder, None) for m in ("cl", "gl", "hl")}
+    return labels, {m: evaluate.Run(m, demo.shared.methods[m], demo.shared.encoder, None)
+                    for m in ("cl", "gl", "hl")}
+
+
+def test_scarcity_training_sets(demo) -> None:
+    labels, sel = scarcity_setup(demo, n=900, seed=1)
     jobs = evaluate.scarcity_jobs(sel, demo.shared.encoder, labels, demo.shared.tasks, [0], [0.05, 0.01], 400,
                                   [0.5], Path("/tmp/unused"))
     ratio = [j for j in jobs if j.tags["setting"] == "case_ratio"]
@@ -209,12 +215,7 @@ def test_book_toc_holds_the_chapter_and_every_notebook(tmp_path: Path) -> None:
 
 
 def test_table4_for_some_diseases_only(demo) -> None:
-    rng = np.random.default_rng(2)
-    n = 600
-    split = rng.choice(["train", "val", "test"], n, p=[0.8, 0.1, 0.1])
-    labels = pd.DataFrame({"row": np.arange(n), "split": split,
-                           **{c: (rng.random(n) < 0.25).astype(int) for c in ("MI", "STTC", "CD", "HYP")}})
-    sel = {m: evaluate.Run(m, demo.shared.methods[m], demo.shared.encoder, None) for m in ("cl", "gl", "hl")}
+    labels, sel = scarcity_setup(demo, n=600, seed=2)
     jobs = evaluate.scarcity_jobs(sel, demo.shared.encoder, labels, demo.shared.tasks, [0], [0.05], 300,
                                   [0.5], Path("/tmp/unused"), case_ratio_tasks=["mi", "sttc"])
     ratio = [j for j in jobs if j.tags["setting"] == "case_ratio"]
