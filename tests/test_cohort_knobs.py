@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from physiofm.sections import CohortSection, Ecg12CohortSection, PsgCohortSection
-from physiofm.synthetic import icu_cohort, psg_cohort
+from physiofm.synthetic import ecg12_cohort, icu_cohort, psg_cohort
+from physiofm.synthetic.ecg12 import Ecg12Effects
 from physiofm.synthetic.effects import lerp
 from physiofm.synthetic.icu import IcuEffects
 from physiofm.synthetic.psg import PsgEffects, _stage_tables
@@ -66,5 +67,47 @@ def test_unknown_or_negative_knobs_are_errors_naming_them() -> None:
         CohortSection(**base, effects={"stiffness": 0.1})
     with pytest.raises(ValueError, match="unknown effect knob"):
         PsgCohortSection(n_subjects=2, seed=0, hours=0.1, effects={"conduction": 0.1})
-    with pytest.raises(ValueError, match="no difficulty knobs yet"):
-        Ecg12CohortSection(n_subjects=2, seed=0, effects={"mi": 0.5})
+    assert Ecg12CohortSection(n_subjects=2, seed=0, effects={"mi": 0.5}).effects == {"mi": 0.5}
+    with pytest.raises(ValueError, match=r"Ecg12Effects: unknown effect knob\(s\) \['MI'\]"):
+        Ecg12CohortSection(n_subjects=2, seed=0, effects={"MI": 0.5})
+
+
+def test_ecg12_default_knobs_are_the_original_cohort() -> None:
+    plain = ecg12_cohort(12, 5)
+    ones = ecg12_cohort(12, 5, effects=dict.fromkeys(Ecg12Effects.names(), 1.0))
+    assert plain.labels.drop(columns=["scp_codes"]).equals(ones.labels.drop(columns=["scp_codes"]))
+    for i in range(len(plain.recordings)):
+        for ch, x in _arrays(plain, i).items():
+            np.testing.assert_array_equal(x, _arrays(ones, i)[ch])
+
+
+def test_ecg12_knob_at_zero_removes_the_superclass_from_the_waveform_only() -> None:
+    """At 0 every record with a statement of the superclass has the morphology of its statement-free self
+    (the other superclasses' statements still written in), and the labels are those of the original cohort."""
+    full = ecg12_cohort(150, 2)
+    for knob, sup in (("mi", "MI"), ("sttc", "STTC"), ("cd", "CD"), ("hyp", "HYP")):
+        zero = ecg12_cohort(150, 2, effects={knob: 0.0})
+        assert zero.labels[sup].equals(full.labels[sup]) and zero.labels[sup].sum() >= 5
+        half = ecg12_cohort(150, 2, effects={knob: 0.5})
+        zp, hp, fp = (c.recordings._load_fn.plans for c in (zero, half, full))
+        changed = 0
+        for rid, p in fp.items():
+            z, h = zp[rid].morph, hp[rid].morph
+            if not full.labels.set_index("record_id").loc[rid, sup]:
+                continue
+            assert z.qrs_ms <= p.morph.qrs_ms + 1e-9 or knob != "cd"
+            for f in ("qrs_ms", "pr_s", "r_mv", "st_mv", "v_rprime_mv", "lbbb", "p_sigma_s"):
+                a, b, c = getattr(z, f), getattr(h, f), getattr(p.morph, f)
+                if knob in ("mi", "sttc", "cd") and f == "r_mv":
+                    continue  # the low-voltage scaling and LVH (hyp) act here
+                if b != c:
+                    changed += 1
+                    assert min(a, c) - 1e-9 <= b <= max(a, c) + 1e-9, (knob, rid, f)
+            for (_, _, vz), (_, _, vf) in zip(z.extra, p.morph.extra, strict=True):
+                assert np.linalg.norm(vz) <= np.linalg.norm(vf) + 1e-12
+        assert changed > 0 or knob == "mi"
+    z = ecg12_cohort(150, 2, effects={"mi": 0.0, "hyp": 0.0})
+    for p in z.recordings._load_fn.plans.values():
+        mi = any(c in p.labels["scp_codes"] for c in ("IMI", "AMI", "LMI"))
+        if mi:  # the infarct's waves are still listed, with zero force
+            assert any(np.allclose(v, 0) for _, _, v in p.morph.extra)

@@ -68,6 +68,30 @@ def test_per_task_references_and_their_rows() -> None:
     assert out.to_dict("list") == {"method": ["supervised", "syneco"], "task": ["af", "af"]}
 
 
+def test_the_supervised_reference_may_have_its_own_budget() -> None:
+    plain = board_section()
+    assert leaderboard.budget(plain, "supervised") == plain.train
+    longer = {"batch_size": 4, "max_steps": 7, "lr": 1e-3, "weight_decay": 0.0}
+    joint = board_section(reference={"method": "stack", "train": longer})
+    assert leaderboard.budget(joint, "supervised").max_steps == 7
+    assert leaderboard.budget(joint, "syneco") == joint.train and joint.train.max_steps == 1
+    per_task = board_section(reference={"method": "stack", "mode": "per_task", "train": longer})
+    assert leaderboard.budget(per_task, "supervised_af").max_steps == 7
+
+
+def test_calibration_table_at_the_chosen_setting_says_which_targets_hold() -> None:
+    from physiofm.evaluation.calibration import at_setting
+
+    rows = [(e, t, k, ref, v) for t, k, vals in (("af", "af", {0.1: (0.6, 0.9), 0.3: (0.7, 0.97)}),
+                                               ("stiff", "stiff", {0.1: (0.8, 0.99), 0.3: (0.9, 1.0)}))
+            for e, (u, sup) in vals.items() for ref, v in (("random_init", u), ("supervised", sup))]
+    table = pd.DataFrame(rows, columns=["effect", "task", "knob", "reference", "auroc"])
+    out = at_setting(table, {"af": 0.28, "stiff": 0.11}).set_index("task")
+    assert out.loc["af", "nearest effect"] == 0.3 and out.loc["stiff", "nearest effect"] == 0.1
+    assert out.loc["af", "untrained <= 0.75"] and out.loc["af", "supervised >= 0.95"]
+    assert not out.loc["stiff", "untrained <= 0.75"] and out.loc["stiff", "supervised >= 0.95"]
+
+
 def test_a_board_needs_methods_or_a_reference_and_keeps_reference_names() -> None:
     with pytest.raises(ValueError, match="needs methods, a reference, or both"):
         board_section(methods={}, reference=None)

@@ -39,6 +39,7 @@ from pydantic import Discriminator, Field, Tag, model_validator
 from physiofm import datasets, methods
 from physiofm.config import Section
 from physiofm.evaluation.tasks import Task
+from physiofm.synthetic.ecg12 import Ecg12Effects
 from physiofm.synthetic.icu import IcuEffects
 from physiofm.synthetic.psg import PsgEffects
 
@@ -393,14 +394,14 @@ class PsgCohortSection(_KnobbedCohortSection):
     knobs: ClassVar[type] = PsgEffects
 
 
-class Ecg12CohortSection(Section):
+class Ecg12CohortSection(_KnobbedCohortSection):
     """Arguments of :func:`physiofm.synthetic.ecg12_cohort` (PTB-XL-like 10-s 12-lead records at 500 Hz with
     SCP statements and machine reports; patients with several records, ``records_per_subject`` on average),
     and the loader layout its labels are given in (:mod:`physiofm.synthetic.ecg12_layouts`: ``ptbxl`` or
     ``cpsc2018``). ``noise_scale`` multiplies the amplitudes of baseline wander, mains interference and white
-    noise (another recording site). The 12-lead generator has no difficulty knobs yet: ``effects`` must stay
-    empty until it gains an ``Effects`` class (then this validator checks it as :class:`CohortSection`
-    does)."""
+    noise (another recording site). ``effects``: difficulty knobs, diagnostic superclass -> effect size
+    (:class:`physiofm.synthetic.ecg12.Ecg12Effects`: ``mi``, ``sttc``, ``cd``, ``hyp``; 1.0 the original
+    cohort)."""
 
     n_subjects: int = Field(ge=2)
     seed: int = Field(ge=0)
@@ -408,13 +409,7 @@ class Ecg12CohortSection(Section):
     noise_scale: float = Field(default=1.0, ge=0)
     layout: Literal["ptbxl", "cpsc2018"] = "ptbxl"
     effects: dict[str, float] = {}
-
-    @model_validator(mode="after")
-    def _effects(self) -> Ecg12CohortSection:
-        if self.effects:
-            raise ValueError("the 12-lead cohort has no difficulty knobs yet (physiofm.synthetic.ecg12); "
-                             f"got effects {self.effects}")
-        return self
+    knobs: ClassVar[type] = Ecg12Effects
 
 
 class CohortStoresSection(Section):
@@ -647,12 +642,15 @@ class ReferenceSection(Section):
     """The network of both reference rows: a registry method's architecture (``method`` + ``config``, with
     the leaderboard's encoder), untrained (``random_init``, score 0) and trained supervised on the tasks'
     labels (score 1): ``joint``: one network on every task at once (a multi-task head); ``per_task``: one
-    network per task."""
+    network per task. ``train``: the supervised reference's own budget (default: the methods' budget); a
+    longer one makes score 1 what this network reaches when told the labels, not what it reaches in the
+    methods' short budget."""
 
     method: str
     config: dict[str, Any] = {}
     shared_encoder: bool = True  # as in MethodEntry
     mode: Literal["joint", "per_task"] = "joint"
+    train: TrainSection | None = None
 
     @model_validator(mode="after")
     def _known(self) -> ReferenceSection:

@@ -57,7 +57,7 @@ def ecg12(c: Ecg12CohortSection, n_subjects: int | None = None):
     rates = ArtefactRates(baseline_mv=(base.baseline_mv[0] * k, base.baseline_mv[1] * k),
                           powerline_mv=(base.powerline_mv[0] * k, base.powerline_mv[1] * k),
                           white_mv=base.white_mv * k)
-    return ecg12_cohort(n_subjects or c.n_subjects, c.seed, c.records_per_subject, rates)
+    return ecg12_cohort(n_subjects or c.n_subjects, c.seed, c.records_per_subject, rates, effects=c.effects)
 
 
 def load_dataset(spec: RegistrySource, data_root: Path | None) -> RecordingSet:

@@ -94,8 +94,10 @@ def curves_figure(table: pd.DataFrame, chosen: Mapping[str, float], title: str,
     return fig
 
 
-def at_setting(table: pd.DataFrame, chosen: Mapping[str, float]) -> pd.DataFrame:
-    """Per task: the references' AUROC at the grid effect closest to the chosen setting of its knob."""
+def at_setting(table: pd.DataFrame, chosen: Mapping[str, float],
+               targets: tuple[float, float] = (0.75, 0.95)) -> pd.DataFrame:
+    """Per task: the references' AUROC at the grid effect closest to the chosen setting of its knob, and
+    whether each target holds there (untrained at most ``targets[0]``, supervised at least ``targets[1]``)."""
     rows = []
     for task, d in table.groupby("task", sort=False):
         knob = d["knob"].iloc[0]
@@ -104,6 +106,9 @@ def at_setting(table: pd.DataFrame, chosen: Mapping[str, float]) -> pd.DataFrame
         effects = np.sort(d["effect"].unique())
         near = effects[np.argmin(np.abs(np.log(effects) - np.log(chosen[knob])))]
         r = d[d["effect"] == near].set_index("reference")["auroc"]
+        untrained, supervised = r.get("random_init"), r.get("supervised")
         rows.append({"task": task, "knob": knob, "setting": chosen[knob], "nearest effect": near,
-                     "untrained": r.get("random_init"), "supervised": r.get("supervised")})
+                     "untrained": untrained, "supervised": supervised,
+                     f"untrained <= {targets[0]:g}": bool(untrained <= targets[0]),
+                     f"supervised >= {targets[1]:g}": bool(supervised >= targets[1])})
     return pd.DataFrame(rows)

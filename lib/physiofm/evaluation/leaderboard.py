@@ -42,7 +42,14 @@ from physiofm.evaluation.results import read_results, results_frame, write_resul
 from physiofm.evaluation.tasks import Task
 from physiofm.io import read_json, write_csv, write_parquet
 from physiofm.parallel import parallel_map
-from physiofm.sections import LeaderboardSection, LeaderboardTask, MethodChoice, MethodEntry, ReferenceSection
+from physiofm.sections import (
+    LeaderboardSection,
+    LeaderboardTask,
+    MethodChoice,
+    MethodEntry,
+    ReferenceSection,
+    TrainSection,
+)
 from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training.run import RunData, batch_keys, checkpoint, finished_run, pretrain, run_dir
 
@@ -192,6 +199,16 @@ def probe_tasks(board: LeaderboardSection) -> list[Task]:
     return [t.task("probe").but(inputs="all") for t in board.tasks]
 
 
+def budget(board: LeaderboardSection, run_name: str) -> TrainSection:
+    """The training budget of a run: the supervised reference's own when the params give one, else the
+    board's (every method's)."""
+    ref = board.reference
+    if ref is not None and ref.train is not None and (run_name == "supervised" or
+                                                      run_name.startswith("supervised_")):
+        return ref.train
+    return board.train
+
+
 def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: pd.DataFrame, out: Path, *,
         probe_seeds: Sequence[int], device: str = "cpu", workers: int = 1, worker_threads: int = 1,
         reuse: Path | None = None) -> Board:
@@ -207,8 +224,8 @@ def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: 
     where = {(n, s): out / "runs" for n in choices for s in train_seeds}
     if reuse is not None:
         where.update({(n, s): Path(reuse) for n, c in choices.items() for s in train_seeds
-                      if n != "random_init" and finished_run(reuse, n, c, None, board.train, data, s)})
-    jobs = [(n, c, None, board.train, data, out / "runs", s, device) for n, c in choices.items()
+                      if n != "random_init" and finished_run(reuse, n, c, None, budget(board, n), data, s)})
+    jobs = [(n, c, None, budget(board, n), data, out / "runs", s, device) for n, c in choices.items()
             if n != "random_init" for s in train_seeds if where[n, s] == out / "runs"]
     parallel_map(pretrain, jobs, workers, worker_threads)
     training = pd.DataFrame([{**read_json(run_dir(where[n, s], n, s) / "run.json"),
@@ -412,8 +429,8 @@ def read_board(out: Path, board: LeaderboardSection, runs: Mapping[str, MethodCh
                  pd.read_csv(summary) if summary.is_file() else pd.DataFrame())
 
 
-__all__ = ["Board", "REFERENCES", "bootstrap_table", "bootstrap_vs_best", "check_runs", "entry_choice",
-           "heatmap", "table_heatmap", "information_by_kind", "normalised", "normalised_table", "plan",
-           "rank_table",
+__all__ = ["Board", "REFERENCES", "bootstrap_table", "bootstrap_vs_best", "budget", "check_runs",
+           "entry_choice", "heatmap", "table_heatmap", "information_by_kind", "normalised",
+           "normalised_table", "plan", "rank_table",
            "read_board", "reference_choices", "results_frame", "run", "scores", "structure_matrix",
            "weighted_auroc", "with_encoder"]

@@ -14,6 +14,11 @@ Each record also carries a MIMIC-IV-ECG-style machine report (``report``): lower
 "st-t changes", "abnormal ecg", ...) with synonyms, varying order, occasional repeated or missing
 statements, and the heavy duplication of real report corpora (most reports are one of a few hundred
 texts).
+
+Difficulty knobs (:class:`Ecg12Effects`, :mod:`physiofm.synthetic.effects`): one effect size per diagnostic
+superclass, 1.0 by default (the waveform changes listed in :func:`_apply_codes`), 0 leaves the statement in
+the labels and the report but removes its trace from the waveform. ``NORM`` (no diagnostic statement) has no
+knob of its own: what tells it apart is the union of the four others.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from physiofm.recording import Recording, RecordingSet
 from physiofm.synthetic import artefacts as art
 from physiofm.synthetic import dipole, ecg
 from physiofm.synthetic.cohort import Cohort, LazyLoader, check_positive, rng_for
+from physiofm.synthetic.effects import Effects, lerp
 
 SOURCE = "synthetic_ecg12"
 FS = 500.0
@@ -129,6 +135,27 @@ _PHRASES = {
 }
 
 
+@dataclass(frozen=True)
+class Ecg12Effects(Effects):
+    """Effect size of each diagnostic superclass of the 12-lead cohort (1.0: the original cohort; 0: the
+    statement leaves no trace in the waveform). Each scales the difference its codes make to the heart's
+    morphology (a value v becomes old + s (v - old); an added wave's vector is multiplied by s); the random
+    draws and the labels do not change.
+
+    Attributes:
+        mi: the infarct's initial Q force and its T-wave force (IMI, AMI, LMI).
+        sttc: T flattening (NDT), ST depression and T inversion (ISCAL, ISC_).
+        cd: QRS widening, the LBBB terminal force and T inversion, the RBBB R' and terminal force (CLBBB,
+            CRBBB, IRBBB, IVCD), the fascicular force and minimum QRS width (LAFB), the long PR (1AVB).
+        hyp: the LVH voltage (R x (1 + 0.9 s)) and strain ST, the RVH force, the LAE P-wave width and force.
+    """
+
+    mi: float = 1.0
+    sttc: float = 1.0
+    cd: float = 1.0
+    hyp: float = 1.0
+
+
 @dataclass
 class Ecg12Plan:
     record_id: str
@@ -171,14 +198,15 @@ class Ecg12Patient:
     low_voltage: bool
 
 
-def _patient(pat: int, age: float, male: bool, seed: int) -> Ecg12Patient:
+def _patient(pat: int, age: float, male: bool, seed: int, fx: Ecg12Effects) -> Ecg12Patient:
     rng = rng_for(seed, "ecg12", pat, "subjects")
     chronic = _draw_codes(rng, age, CHRONIC)
-    m = _apply_codes(_base_morphology(male, rng), chronic, rng)
+    m = _apply_codes(_base_morphology(male, rng), chronic, rng, fx)
     return Ecg12Patient(chronic, m, bool(rng.random() < 0.04))
 
 
-def _record_morphology(p: Ecg12Patient, acute: list[str], rng: np.random.Generator) -> ecg.Morphology:
+def _record_morphology(p: Ecg12Patient, acute: list[str], rng: np.random.Generator,
+                       fx: Ecg12Effects) -> ecg.Morphology:
     """The patient's heart as one record shows it: small per-record changes of amplitude, intervals and
     electrode placement, then the record's own (acute) codes."""
     m = copy.deepcopy(p.morph)
@@ -188,7 +216,7 @@ def _record_morphology(p: Ecg12Patient, acute: list[str], rng: np.random.Generat
     m.pr_s += float(rng.normal(0.0, 0.005))
     m.qtc_s += float(rng.normal(0.0, 0.005))
     m.rotation = ecg.random_rotation(rng, 4) @ m.rotation  # electrodes never sit twice in one place
-    return _apply_codes(m, acute, rng)
+    return _apply_codes(m, acute, rng, fx)
 
 
 def _base_morphology(male: bool, rng: np.random.Generator) -> ecg.Morphology:
@@ -202,52 +230,68 @@ def _base_morphology(male: bool, rng: np.random.Generator) -> ecg.Morphology:
     )
 
 
-def _apply_codes(m: ecg.Morphology, codes: list[str], rng: np.random.Generator) -> ecg.Morphology:
-    """Write each diagnostic code into the morphology ``m`` (in place) and return it."""
+def _apply_codes(m: ecg.Morphology, codes: list[str], rng: np.random.Generator,
+                 fx: Ecg12Effects = Ecg12Effects()) -> ecg.Morphology:
+    """Write each diagnostic code into the morphology ``m`` (in place) and return it; ``fx`` scales what each
+    superclass's codes change (the draws are the same for every ``fx``)."""
     extra = m.extra
+    mi, sttc, cd, hyp = fx.mi, fx.sttc, fx.cd, fx.hyp
+
+    def wave(offset: float, sigma: float, vector: list[float], s: float) -> None:
+        extra.append((offset, sigma, np.array(vector) * s if s != 1 else np.array(vector)))
+
     for c in codes:
         if c == "IMI":  # initial superior force: Q in II, III, aVF; inferior T inversion
-            extra += [(-0.02, 0.012, np.array([0.0, -0.45, 0.0])), (0.30, 0.06, np.array([0.0, -0.3, 0.0]))]
+            wave(-0.02, 0.012, [0.0, -0.45, 0.0], mi)
+            wave(0.30, 0.06, [0.0, -0.3, 0.0], mi)
         elif c == "AMI":  # initial posterior force: QS in V1-V3; anterior T inversion
-            extra += [(-0.02, 0.012, np.array([0.0, 0.0, 0.6])), (0.30, 0.06, np.array([0.0, 0.0, 0.35]))]
+            wave(-0.02, 0.012, [0.0, 0.0, 0.6], mi)
+            wave(0.30, 0.06, [0.0, 0.0, 0.35], mi)
         elif c == "LMI":  # initial rightward force: Q in I, aVL, V5-V6
-            extra += [(-0.02, 0.012, np.array([-0.5, 0.0, 0.0])), (0.30, 0.06, np.array([-0.3, 0.0, 0.0]))]
+            wave(-0.02, 0.012, [-0.5, 0.0, 0.0], mi)
+            wave(0.30, 0.06, [-0.3, 0.0, 0.0], mi)
         elif c == "NDT":
-            m.t_mv *= 0.25
+            m.t_mv = lerp(m.t_mv, m.t_mv * 0.25, sttc)
         elif c == "ISCAL":
-            m.st_mv, m.t_mv = 0.15, -0.5 * m.t_mv
+            m.st_mv, m.t_mv = lerp(m.st_mv, 0.15, sttc), lerp(m.t_mv, -0.5 * m.t_mv, sttc)
         elif c == "ISC_":
-            m.st_mv, m.t_mv = 0.1, 0.3 * m.t_mv
+            m.st_mv, m.t_mv = lerp(m.st_mv, 0.1, sttc), lerp(m.t_mv, 0.3 * m.t_mv, sttc)
         elif c == "CLBBB":
-            m.qrs_ms, m.lbbb, m.t_mv = float(rng.uniform(140, 170)), 0.7, -0.5 * m.t_mv
+            qrs = float(rng.uniform(140, 170))
+            m.qrs_ms, m.lbbb = lerp(m.qrs_ms, qrs, cd), lerp(m.lbbb, 0.7, cd)
+            m.t_mv = lerp(m.t_mv, -0.5 * m.t_mv, cd)
+            if cd != 1:  # the septal Q fades with the block instead of vanishing with any LBBB force
+                m.septal_q = max(0.0, 1.0 - cd)
         elif c == "CRBBB":
-            m.qrs_ms, m.v_rprime_mv = float(rng.uniform(125, 150)), 0.6
-            extra.append((0.05, 0.02, np.array([-0.4, 0.0, -0.3])))
+            qrs = float(rng.uniform(125, 150))
+            m.qrs_ms, m.v_rprime_mv = lerp(m.qrs_ms, qrs, cd), lerp(m.v_rprime_mv, 0.6, cd)
+            wave(0.05, 0.02, [-0.4, 0.0, -0.3], cd)
         elif c == "IRBBB":
-            m.qrs_ms, m.v_rprime_mv = float(rng.uniform(100, 118)), 0.3
+            qrs = float(rng.uniform(100, 118))
+            m.qrs_ms, m.v_rprime_mv = lerp(m.qrs_ms, qrs, cd), lerp(m.v_rprime_mv, 0.3, cd)
         elif c == "LAFB":  # superior-leftward mid-QRS force: left axis deviation
-            m.qrs_ms = max(m.qrs_ms, 100.0)
-            extra.append((0.01, 0.014, np.array([0.4, -0.9, 0.0])))
+            m.qrs_ms = lerp(m.qrs_ms, max(m.qrs_ms, 100.0), cd)
+            wave(0.01, 0.014, [0.4, -0.9, 0.0], cd)
         elif c == "1AVB":
-            m.pr_s = float(rng.uniform(0.23, 0.30))
+            m.pr_s = lerp(m.pr_s, float(rng.uniform(0.23, 0.30)), cd)
         elif c == "IVCD":
-            m.qrs_ms = float(rng.uniform(115, 130))
+            m.qrs_ms = lerp(m.qrs_ms, float(rng.uniform(115, 130)), cd)
         elif c == "LVH":
-            m.r_mv *= 1.9
-            m.st_mv = max(m.st_mv, 0.08)
+            m.r_mv = lerp(m.r_mv, m.r_mv * 1.9, hyp)
+            m.st_mv = lerp(m.st_mv, max(m.st_mv, 0.08), hyp)
         elif c == "RVH":
-            extra.append((0.01, 0.014, np.array([-0.6, 0.3, -0.7])))
+            wave(0.01, 0.014, [-0.6, 0.3, -0.7], hyp)
         elif c == "LAO/LAE":
-            m.p_sigma_s = 0.03
-            extra.append((-m.pr_s + 0.045, 0.02, np.array([0.1, 0.05, 0.12])))
+            m.p_sigma_s = lerp(m.p_sigma_s, 0.03, hyp)
+            wave(-m.pr_s + 0.045, 0.02, [0.1, 0.05, 0.12], hyp)
     return m
 
 
 def _record(i: int, patient: int, age: float, male: bool, seed: int, rates: art.ArtefactRates,
-            heart: Ecg12Patient) -> Ecg12Plan:
+            heart: Ecg12Patient, fx: Ecg12Effects) -> Ecg12Plan:
     rng = rng_for(seed, "ecg12", i, "plan")
     acute = _draw_codes(rng, age, tuple(s for s in _DIAGNOSES if s not in CHRONIC))
-    m = _record_morphology(heart, acute, rng)
+    m = _record_morphology(heart, acute, rng, fx)
     order = {c: k for k, c in enumerate(STATEMENTS.index)}
     codes = sorted(heart.chronic + acute, key=order.get) or ["NORM"]
     u = rng.random()
@@ -401,7 +445,8 @@ def _stratified_folds(keys: list[str], rng: np.random.Generator, folds: int = 10
 
 
 def ecg12_cohort(
-    n_subjects: int, seed: int, records_per_subject: float = 1.15, artefacts: art.ArtefactRates | None = None
+    n_subjects: int, seed: int, records_per_subject: float = 1.15, artefacts: art.ArtefactRates | None = None,
+    effects: Ecg12Effects | dict[str, float] | None = None,
 ) -> Cohort:
     """PTB-XL-like 10-s 12-lead ECGs at 500 Hz with SCP statements, folds and machine reports.
 
@@ -410,6 +455,8 @@ def ecg12_cohort(
         seed: every array is a deterministic function of it.
         records_per_subject: mean records per patient (PTB-XL: 21,837 / 18,885 = 1.16).
         artefacts: baseline wander / mains / noise amplitudes (only the always-present ones apply).
+        effects: the effect size of each diagnostic superclass (:class:`Ecg12Effects`, or a dict of some of
+            its knobs); the default 1.0 everywhere is the original cohort, bit for bit.
 
     Returns:
         :class:`Cohort`; ``recordings.records`` and ``labels`` hold one row per record with
@@ -423,15 +470,16 @@ def ecg12_cohort(
             f"synthetic ecg12_cohort: records_per_subject must be >= 1, got {records_per_subject}"
         )
     rates = art.ArtefactRates() if artefacts is None else artefacts
+    fx = Ecg12Effects.from_mapping(effects)
     rng = rng_for(seed, "ecg12", -1, "subjects")
     age = np.clip(rng.normal(60, 17, n_subjects), 18, 95)
     male = rng.random(n_subjects) < 0.52
     n_rec = 1 + rng.poisson(records_per_subject - 1, n_subjects)
     plans, i = {}, 0
     for pat in range(n_subjects):
-        heart = _patient(pat, float(age[pat]), bool(male[pat]), seed)
+        heart = _patient(pat, float(age[pat]), bool(male[pat]), seed, fx)
         for _ in range(n_rec[pat]):
-            p = _record(i, pat, float(age[pat]), bool(male[pat]), seed, rates, heart)
+            p = _record(i, pat, float(age[pat]), bool(male[pat]), seed, rates, heart, fx)
             plans[p.record_id] = p
             i += 1
     records = pd.DataFrame(
@@ -466,6 +514,7 @@ def ecg12_cohort(
         "statements": STATEMENTS.copy(),
         "superclasses": SUPERCLASSES,
         "split": {"train": list(range(1, 9)), "val": [9], "test": [10]},
+        "effects": fx.as_dict(),
     }
     events = pd.DataFrame(columns=["record_id", "onset", "duration", "kind", "channel"])
     labels = records.assign(onset=0.0, duration=DURATION_S)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from physiofm.config import PaperParams, Section
-from physiofm.sections import IcuStores, LeaderboardSection, PsgStores
+from physiofm.sections import Ecg12Stores, IcuStores, LeaderboardSection, PsgStores
 
 
 class CohortsShared(Section):
@@ -24,10 +24,11 @@ class StructureStep(Section):
 class Calibration(Section):
     """One cohort's calibration curves (:func:`physiofm.evaluation.calibration.calibrate`): its stores, a
     reference-only leaderboard, each task's knob, the grid of effect sizes, and ``chosen``: the benchmark's
-    setting of each knob (marked on the curves; tests/test_benchmark.py checks it equals the benchmark's
-    params of the same profile)."""
+    setting of each knob (marked on the curves). tests/test_benchmark.py checks that ``chosen`` equals the
+    benchmark's knobs and that the board is the benchmark's (encoder, training budgets, reference, probe) in
+    the same profile: the curves are measured on the networks the benchmark normalises by."""
 
-    data: IcuStores | PsgStores
+    data: IcuStores | PsgStores | Ecg12Stores
     board: LeaderboardSection
     knobs: dict[str, str] = Field(min_length=1)  # task -> knob
     levels: list[float] = Field(min_length=2)
@@ -46,6 +47,7 @@ class Calibration(Section):
 class CalibrationStep(Section):
     probe_seeds: list[int] = Field(min_length=1)
     icu: Calibration
+    ecg12: Calibration
     psg: Calibration
 
 
