@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from physiofm import cohort_stores
 from physiofm.evaluation import leaderboard
@@ -83,6 +84,9 @@ def curves_figure(table: pd.DataFrame, chosen: Mapping[str, float], title: str,
         for y in targets:
             ax.axhline(y, color="k", lw=0.6, ls="--")
         ax.set_xscale("log")
+        grid = np.sort(d["effect"].unique())
+        ax.set_xticks(grid, [f"{e:g}" for e in grid])  # the grid's own values, not log decades
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_title(f"{task} (knob {knob})", fontsize=9)
         ax.set_xlabel("effect size")
     for ax in axes.flat[len(tasks):]:
