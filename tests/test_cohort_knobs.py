@@ -82,9 +82,11 @@ def test_ecg12_default_knobs_are_the_original_cohort() -> None:
 
 
 def test_ecg12_knob_at_zero_removes_the_superclass_from_the_waveform_only() -> None:
-    """At 0 every record with a statement of the superclass has the morphology of its statement-free self
-    (the other superclasses' statements still written in), and the labels are those of the original cohort."""
+    """The labels are those of the original cohort at every knob; on the records with a statement of the
+    superclass, each morphology field at 0.5 lies between its value at 0 and at 1, and the added waves at 0
+    are no stronger than at 1."""
     full = ecg12_cohort(150, 2)
+    has = full.labels.set_index("record_id")
     for knob, sup in (("mi", "MI"), ("sttc", "STTC"), ("cd", "CD"), ("hyp", "HYP")):
         zero = ecg12_cohort(150, 2, effects={knob: 0.0})
         assert zero.labels[sup].equals(full.labels[sup]) and zero.labels[sup].sum() >= 5
@@ -93,9 +95,10 @@ def test_ecg12_knob_at_zero_removes_the_superclass_from_the_waveform_only() -> N
         changed = 0
         for rid, p in fp.items():
             z, h = zp[rid].morph, hp[rid].morph
-            if not full.labels.set_index("record_id").loc[rid, sup]:
+            if not has.loc[rid, sup]:
                 continue
-            assert z.qrs_ms <= p.morph.qrs_ms + 1e-9 or knob != "cd"
+            if knob == "cd":
+                assert z.qrs_ms <= p.morph.qrs_ms + 1e-9
             for f in ("qrs_ms", "pr_s", "r_mv", "st_mv", "v_rprime_mv", "lbbb", "p_sigma_s"):
                 a, b, c = getattr(z, f), getattr(h, f), getattr(p.morph, f)
                 if knob in ("mi", "sttc", "cd") and f == "r_mv":

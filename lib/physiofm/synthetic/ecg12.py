@@ -231,14 +231,14 @@ def _base_morphology(male: bool, rng: np.random.Generator) -> ecg.Morphology:
 
 
 def _apply_codes(m: ecg.Morphology, codes: list[str], rng: np.random.Generator,
-                 fx: Ecg12Effects = Ecg12Effects()) -> ecg.Morphology:
+                 fx: Ecg12Effects) -> ecg.Morphology:
     """Write each diagnostic code into the morphology ``m`` (in place) and return it; ``fx`` scales what each
     superclass's codes change (the draws are the same for every ``fx``)."""
     extra = m.extra
     mi, sttc, cd, hyp = fx.mi, fx.sttc, fx.cd, fx.hyp
 
     def wave(offset: float, sigma: float, vector: list[float], s: float) -> None:
-        extra.append((offset, sigma, np.array(vector) * s if s != 1 else np.array(vector)))
+        extra.append((offset, sigma, np.array(vector) * s))  # x * 1.0 == x: the default cohort is unchanged
 
     for c in codes:
         if c == "IMI":  # initial superior force: Q in II, III, aVF; inferior T inversion
