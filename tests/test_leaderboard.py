@@ -64,8 +64,42 @@ def test_per_task_references_and_their_rows() -> None:
     assert {"supervised_af", "supervised_stage"} <= set(runs) and "supervised" not in runs
     frame = pd.DataFrame({"method": ["supervised_af", "supervised_af", "syneco"],
                           "task": ["af", "stage", "af"]})
-    out = leaderboard.per_task_references(frame)
+    out = leaderboard.as_supervised(frame, section.reference.group_tasks(["af", "stage"]))
     assert out.to_dict("list") == {"method": ["supervised", "syneco"], "task": ["af", "af"]}
+
+
+def test_grouped_references_train_one_network_per_group_with_its_budget() -> None:
+    longer = {"batch_size": 4, "max_steps": 7, "lr": 1e-3, "weight_decay": 0.0}
+    short = {**longer, "max_steps": 3}
+    ref = {"method": "stack", "mode": "groups", "train": longer,
+           "groups": {"rhythm": {"tasks": ["af", "hypertensive"]},
+                      "sleep": {"tasks": ["stage"], "train": short}}}
+    section = board_section(reference=ref)
+    runs, _ = leaderboard.plan(section, fake_data())
+    assert [n for n in runs if n.startswith("supervised")] == ["supervised_rhythm", "supervised_sleep"]
+    # a group's tasks the board does not probe (hypertensive) are left out of its targets
+    assert runs["supervised_rhythm"].config["targets"] == ["af"]
+    assert runs["supervised_sleep"].config["targets"] == ["stage_code"]
+    assert leaderboard.budget(section, "supervised_rhythm").max_steps == 7  # the reference's budget
+    assert leaderboard.budget(section, "supervised_sleep").max_steps == 3  # its group's own
+    assert leaderboard.budget(section, "syneco").max_steps == 1
+    frame = pd.DataFrame({"method": ["supervised_rhythm", "supervised_rhythm", "supervised_sleep",
+                                     "supervised_sleep", "random_init"],
+                          "task": ["af", "stage", "af", "stage", "af"]})
+    out = leaderboard.as_supervised(frame, section.reference.group_tasks(["af", "stage"]))
+    assert out.to_dict("list") == {"method": ["supervised", "supervised", "random_init"],
+                                   "task": ["af", "stage", "af"]}
+
+
+@pytest.mark.parametrize(("groups", "message"), [
+    ({"a": {"tasks": ["af"]}}, "stage is in 0"),
+    ({"a": {"tasks": ["af", "stage"]}, "b": {"tasks": ["stage"]}}, "stage is in 2"),
+])
+def test_every_task_is_in_exactly_one_reference_group(groups: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        board_section(reference={"method": "stack", "mode": "groups", "groups": groups})
+    with pytest.raises(ValueError, match="exactly when mode is 'groups'"):
+        board_section(reference={"method": "stack", "groups": groups})
 
 
 def test_the_supervised_reference_may_have_its_own_budget() -> None:

@@ -638,24 +638,55 @@ class LeaderboardTask(TaskSection):
     info: str = ""
 
 
+class ReferenceGroup(Section):
+    """Tasks whose supervised reference is one network (``mode: groups``), with its own budget (default: the
+    reference's ``train``)."""
+
+    tasks: list[Name] = Field(min_length=1)
+    train: TrainSection | None = None
+
+
 class ReferenceSection(Section):
     """The network of both reference rows: a registry method's architecture (``method`` + ``config``, with
     the leaderboard's encoder), untrained (``random_init``, score 0) and trained supervised on the tasks'
     labels (score 1): ``joint``: one network on every task at once (a multi-task head); ``per_task``: one
-    network per task. ``train``: the supervised reference's own budget (default: the methods' budget); a
-    longer one makes score 1 what this network reaches when told the labels, not what it reaches in the
-    methods' short budget."""
+    network per task; ``groups``: one network per named group of tasks (run ``supervised_<group>``), each
+    board task in exactly one group (a group's tasks that the board does not probe are left out, so one
+    reference serves a board with a subset of the tasks, as a calibration board). ``train``: the supervised
+    reference's own budget (default: the methods' budget); a longer one makes score 1 what this network
+    reaches when told the labels, not what it reaches in the methods' short budget."""
 
     method: str
     config: dict[str, Any] = {}
     shared_encoder: bool = True  # as in MethodEntry
-    mode: Literal["joint", "per_task"] = "joint"
+    mode: Literal["joint", "per_task", "groups"] = "joint"
     train: TrainSection | None = None
+    groups: dict[Name, ReferenceGroup] = {}
 
     @model_validator(mode="after")
     def _known(self) -> ReferenceSection:
         MethodChoice(method=self.method, config=self.config)
+        if (self.mode == "groups") != bool(self.groups):
+            raise ValueError("reference: give 'groups' exactly when mode is 'groups'")
         return self
+
+    def group_tasks(self, tasks: list[str]) -> dict[str, list[str]]:
+        """Supervised run name -> the tasks (of ``tasks``, the board's, in their order) it is trained and
+        scored on; groups with none of them are left out."""
+        if self.mode == "joint":
+            return {"supervised": list(tasks)}
+        if self.mode == "per_task":
+            return {f"supervised_{t}": [t] for t in tasks}
+        out = {f"supervised_{g}": [t for t in tasks if t in group.tasks] for g, group in self.groups.items()}
+        return {name: ts for name, ts in out.items() if ts}
+
+    def budget(self, run_name: str) -> TrainSection | None:
+        """The budget of a supervised run: its group's, else the reference's own (None: the methods')."""
+        if self.mode == "groups" and run_name.startswith("supervised_"):
+            group = self.groups.get(run_name.removeprefix("supervised_"))
+            if group is not None and group.train is not None:
+                return group.train
+        return self.train
 
 
 class LeaderboardProbeSection(ProbeSection):
@@ -701,4 +732,10 @@ class LeaderboardSection(Section):
         names = [t.name for t in self.tasks]
         if len(set(names)) != len(names):
             raise ValueError(f"task names repeat: {names}")
+        if self.reference is not None and self.reference.mode == "groups":
+            count = {n: sum(n in g.tasks for g in self.reference.groups.values()) for n in names}
+            wrong = {n: c for n, c in count.items() if c != 1}
+            if wrong:
+                raise ValueError(f"reference groups: every task must be in exactly one group; "
+                                 f"{', '.join(f'{n} is in {c}' for n, c in wrong.items())}")
         return self

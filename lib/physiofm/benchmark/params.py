@@ -51,6 +51,8 @@ class Design(Section):
     kept: list[str] = Field(min_length=1)  # redundant and unique tasks token fusion must not lose
     target_supervised: float = Field(gt=0.5, le=1)  # token fusion trained supervised, AUROC
     target_ssl: float = Field(gt=0.5, le=1)  # token fusion trained self-supervised, AUROC
+    shift_ms: float = Field(default=100.0, gt=0)  # the delay-sensitivity check's shift
+    shift_segments: int = Field(default=256, gt=0)  # probe segments it embeds (three times per run)
 
 
 class SynergyStep(Section):

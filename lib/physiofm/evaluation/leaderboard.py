@@ -118,18 +118,17 @@ def target_heads(tasks: Sequence[LeaderboardTask], index: pd.DataFrame) -> dict[
 
 
 def reference_choices(board: LeaderboardSection, index: pd.DataFrame) -> dict[str, MethodChoice]:
-    """``random_init`` and ``supervised`` (joint) or ``supervised_<task>`` (per task) of a leaderboard (none
-    without a ``reference`` section)."""
+    """``random_init`` and the supervised runs of a leaderboard: ``supervised`` (joint), ``supervised_<task>``
+    (per task) or ``supervised_<group>`` (groups); none without a ``reference`` section."""
     ref = board.reference
     if ref is None:
         return {}
     base = entry_choice(ref, board)
     out = {"random_init": base}
-    groups = [[t for t in board.tasks]] if ref.mode == "joint" else [[t] for t in board.tasks]
-    for group in groups:
-        name = "supervised" if ref.mode == "joint" else f"supervised_{group[0].name}"
+    by_name = {t.name: t for t in board.tasks}
+    for name, tasks in ref.group_tasks(list(by_name)).items():
         out[name] = MethodChoice(method="supervised", config={
-            "base": base.method, "config": base.config, **target_heads(group, index)})
+            "base": base.method, "config": base.config, **target_heads([by_name[t] for t in tasks], index)})
     return out
 
 
@@ -200,12 +199,13 @@ def probe_tasks(board: LeaderboardSection) -> list[Task]:
 
 
 def budget(board: LeaderboardSection, run_name: str) -> TrainSection:
-    """The training budget of a run: the supervised reference's own when the params give one, else the
-    board's (every method's)."""
+    """The training budget of a run: a supervised reference's own (its group's, else the reference's) when
+    the params give one, else the board's (every method's)."""
     ref = board.reference
-    if ref is not None and ref.train is not None and (run_name == "supervised" or
-                                                      run_name.startswith("supervised_")):
-        return ref.train
+    if ref is not None and (run_name == "supervised" or run_name.startswith("supervised_")):
+        own = ref.budget(run_name)
+        if own is not None:
+            return own
     return board.train
 
 
@@ -245,12 +245,13 @@ def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: 
     results = holdout_probes(emb, labels, [(m, t) for m in choices for t in tasks], seeds=list(probe_seeds),
                              workers=workers, **kw)
     info = {t.name: t.info for t in board.tasks}
-    results = per_task_references(results.assign(info=results["task"].map(info)))
+    owners = board.reference.group_tasks([t.name for t in board.tasks]) if board.reference else {}
+    results = as_supervised(results.assign(info=results["task"].map(info)), owners)
     first = probe_seeds[0]
     items = [(emb[m][first]["in:all"], labels, t, m, first, kw) for m in choices for t in tasks
              if t.kind == "binary"]
     parts = parallel_map(_predict_job, items, workers, desc="test scores")
-    predictions = per_task_references(pd.concat(parts, ignore_index=True)) if parts else pd.DataFrame()
+    predictions = as_supervised(pd.concat(parts, ignore_index=True), owners) if parts else pd.DataFrame()
     write_results(results, out / "results.parquet")
     write_parquet(predictions, out / "predictions.parquet")
     write_csv(unavailable, out / "unavailable.csv")
@@ -259,10 +260,12 @@ def run(board: LeaderboardSection, data_dir: Path, probe: SegmentStore, labels: 
     return Board(choices, unavailable, results, predictions, list(board.tasks), training, ckpts)
 
 
-def per_task_references(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of per-task references ``supervised_<task>``: kept for their own task only, as ``supervised``."""
-    own = frame["method"] == "supervised_" + frame["task"]
-    other = frame["method"].str.startswith("supervised_") & ~own
+def as_supervised(frame: pd.DataFrame, owners: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """Rows of the supervised runs (``owners``: run -> the tasks it was trained on) kept for their own tasks
+    only, renamed ``supervised``; every other row as it is."""
+    own = pd.Series([t in owners.get(m, ()) for m, t in zip(frame["method"], frame["task"], strict=True)],
+                    index=frame.index, dtype=bool)
+    other = frame["method"].isin(list(owners)) & ~own
     return frame[~other].assign(method=frame["method"].where(~own, "supervised")).reset_index(drop=True)
 
 
