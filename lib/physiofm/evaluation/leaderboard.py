@@ -11,7 +11,9 @@ reason goes away (another branch registers the encoder kind), the same params ru
 
 Two reference rows share one network (``reference``): ``random_init`` (untrained, placed at 0) and
 ``supervised`` (the same network trained on the tasks' labels, :mod:`physiofm.methods.supervised`, placed at
-1). Training seed ``seeds[i % len(seeds)]`` serves probe seed ``probe_seeds[i]``.
+1): one run on every task, one per task or one per group of tasks (``reference.mode``), each scored on its
+own tasks only (:func:`as_supervised`). Training seed ``seeds[i % len(seeds)]`` serves probe seed
+``probe_seeds[i]``.
 
 Outputs (each a function of the tidy results):
 
