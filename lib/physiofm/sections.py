@@ -638,6 +638,12 @@ class LeaderboardTask(TaskSection):
     info: str = ""
 
 
+def reference_run(name: str) -> bool:
+    """Whether ``name`` is a reference row's run (``random_init``, ``supervised``, ``supervised_<task or
+    group>``): names kept from the methods of a leaderboard."""
+    return name in ("random_init", "supervised") or name.startswith("supervised_")
+
+
 class ReferenceGroup(Section):
     """Tasks whose supervised reference is one network (``mode: groups``), with its own budget (default: the
     reference's ``train``)."""
@@ -725,8 +731,7 @@ class LeaderboardSection(Section):
     def _names(self) -> LeaderboardSection:
         if not self.methods and self.reference is None:
             raise ValueError("a leaderboard needs methods, a reference, or both")
-        clash = sorted(set(self.methods) & {"random_init", "supervised"} |
-                       {n for n in self.methods if n.startswith("supervised_")})
+        clash = sorted(n for n in self.methods if reference_run(n))
         if clash:
             raise ValueError(f"run names {clash} are kept for the reference rows")
         names = [t.name for t in self.tasks]

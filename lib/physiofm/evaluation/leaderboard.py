@@ -51,6 +51,7 @@ from physiofm.sections import (
     MethodEntry,
     ReferenceSection,
     TrainSection,
+    reference_run,
 )
 from physiofm.store import SegmentDataset, SegmentStore
 from physiofm.training.run import RunData, batch_keys, checkpoint, finished_run, pretrain, run_dir
@@ -188,7 +189,7 @@ class Board:
     @property
     def methods(self) -> list[str]:
         """The method rows in params order (not the references)."""
-        return [m for m in self.runs if m not in REFERENCES and not m.startswith("supervised_")]
+        return [m for m in self.runs if not reference_run(m)]
 
     def order(self) -> list[str]:
         """Method rows, then the references present in the results."""
@@ -204,7 +205,7 @@ def budget(board: LeaderboardSection, run_name: str) -> TrainSection:
     """The training budget of a run: a supervised reference's own (its group's, else the reference's) when
     the params give one, else the board's (every method's)."""
     ref = board.reference
-    if ref is not None and (run_name == "supervised" or run_name.startswith("supervised_")):
+    if ref is not None and reference_run(run_name) and run_name != "random_init":
         own = ref.budget(run_name)
         if own is not None:
             return own
