@@ -260,8 +260,9 @@ def _apply_codes(m: ecg.Morphology, codes: list[str], rng: np.random.Generator,
             qrs = float(rng.uniform(140, 170))
             m.qrs_ms, m.lbbb = lerp(m.qrs_ms, qrs, cd), lerp(m.lbbb, 0.7, cd)
             m.t_mv = lerp(m.t_mv, -0.5 * m.t_mv, cd)
-            if cd != 1:  # the septal Q fades with the block instead of vanishing with any LBBB force
-                m.septal_q = max(0.0, 1.0 - cd)
+            # the septal Q fades with the block instead of vanishing with any LBBB force (at cd = 1 it is 0,
+            # as the full block's force makes it)
+            m.septal_q = max(0.0, 1.0 - cd)
         elif c == "CRBBB":
             qrs = float(rng.uniform(125, 150))
             m.qrs_ms, m.v_rprime_mv = lerp(m.qrs_ms, qrs, cd), lerp(m.v_rprime_mv, 0.6, cd)
