@@ -683,16 +683,17 @@ class ReferenceSection(Section):
             return {"supervised": list(tasks)}
         if self.mode == "per_task":
             return {f"supervised_{t}": [t] for t in tasks}
-        out = {f"supervised_{g}": [t for t in tasks if t in group.tasks] for g, group in self.groups.items()}
+        out = {name: [t for t in tasks if t in group.tasks] for name, group in self._group_runs().items()}
         return {name: ts for name, ts in out.items() if ts}
 
     def budget(self, run_name: str) -> TrainSection | None:
         """The budget of a supervised run: its group's, else the reference's own (None: the methods')."""
-        if self.mode == "groups" and run_name.startswith("supervised_"):
-            group = self.groups.get(run_name.removeprefix("supervised_"))
-            if group is not None and group.train is not None:
-                return group.train
-        return self.train
+        group = self._group_runs().get(run_name)
+        return group.train if group is not None and group.train is not None else self.train
+
+    def _group_runs(self) -> dict[str, ReferenceGroup]:
+        """Run name -> group (empty unless mode is 'groups')."""
+        return {f"supervised_{g}": group for g, group in self.groups.items()}
 
 
 class LeaderboardProbeSection(ProbeSection):
